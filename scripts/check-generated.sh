@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Fails when the committed generated code differs from what proto/ generates.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npm run --silent generate
+if ! git diff --exit-code --stat -- clients/ts/gen || [ -n "$(git status --porcelain -- clients/ts/gen)" ]; then
+  echo "generated code is stale: run 'npm run generate' and commit the result" >&2
+  exit 1
+fi
+echo "generated code is up to date"

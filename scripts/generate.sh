@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates every generated file from proto/ (never edit them by hand).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+buf generate
+# The descriptor set served by server reflection: our schema (with
+# google/protobuf/timestamp.proto) plus grpc.health.v1, imports and comments
+# intact, which is what strict clients such as grpcurl need. Two serialized
+# FileDescriptorSets concatenated are one set holding the files of both.
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+buf build proto --as-file-descriptor-set -o "$tmp/sr.binpb"
+buf build node_modules/grpc-health-check/proto --as-file-descriptor-set -o "$tmp/health.binpb"
+cat "$tmp/sr.binpb" "$tmp/health.binpb" > clients/ts/gen/descriptors.binpb
