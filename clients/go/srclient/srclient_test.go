@@ -1,0 +1,418 @@
+package srclient
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"math/big"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/status-report/sr/clients/go/srv1"
+)
+
+// script is what one WatchStatus call plays: messages, then end (nil: end
+// the stream; errHang: block until the call is cancelled; else that error).
+type script struct {
+	msgs []*srv1.WatchStatusResponse
+	end  error
+}
+
+var errHang = errors.New("hang")
+
+type fakeServer struct {
+	srv1.UnimplementedStatusReportServiceServer
+	grpc_health_v1.UnimplementedHealthServer
+	scripts chan script
+
+	mu       sync.Mutex
+	requests []*srv1.WatchStatusRequest
+	auth     []string
+}
+
+func (f *fakeServer) record(ctx context.Context) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.auth = append(f.auth, md.Get("authorization")...)
+}
+
+func (f *fakeServer) lastAuth() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.auth) == 0 {
+		return ""
+	}
+	return f.auth[len(f.auth)-1]
+}
+
+func (f *fakeServer) watchRequests() []*srv1.WatchStatusRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*srv1.WatchStatusRequest(nil), f.requests...)
+}
+
+func (f *fakeServer) RegisterGroup(ctx context.Context, req *srv1.RegisterGroupRequest) (*srv1.RegisterGroupResponse, error) {
+	f.record(ctx)
+	// Echo what was sent through created/revision so the test can see it.
+	return &srv1.RegisterGroupResponse{Created: req.ReportCapacity != nil && req.Status != nil && req.GetDetails() == "starting", Revision: uint64(req.GetReportCapacity())}, nil
+}
+
+func (f *fakeServer) SetStatus(ctx context.Context, req *srv1.SetStatusRequest) (*srv1.SetStatusResponse, error) {
+	f.record(ctx)
+	old := int32(-1)
+	if req.Details != nil {
+		old = int32(len(req.GetDetails()))
+	}
+	return &srv1.SetStatusResponse{Changed: true, OldStatus: old, Revision: 8}, nil
+}
+
+func (f *fakeServer) CheckStatus(ctx context.Context, req *srv1.CheckStatusRequest) (*srv1.CheckStatusResponse, error) {
+	f.record(ctx)
+	if req.GetGroup() == "nope" {
+		return nil, status.Error(codes.NotFound, "group nope not found")
+	}
+	return &srv1.CheckStatusResponse{Ready: false, Status: -4}, nil
+}
+
+func (f *fakeServer) ListReports(ctx context.Context, req *srv1.ListReportsRequest) (*srv1.ListReportsResponse, error) {
+	rep := func(seq uint64) *srv1.Report { return &srv1.Report{Sequence: seq, Text: "r"} }
+	switch req.GetPageToken() {
+	case "":
+		return &srv1.ListReportsResponse{Revision: 11, NextPageToken: "p2", Groups: []*srv1.GroupReports{
+			{Group: "a", Identifiers: []*srv1.IdentifierReports{{Identifier: "main", Reports: []*srv1.Report{rep(1), rep(2)}}}},
+		}}, nil
+	case "p2":
+		return &srv1.ListReportsResponse{Revision: 12, Groups: []*srv1.GroupReports{
+			{Group: "a", Identifiers: []*srv1.IdentifierReports{{Identifier: "main", Reports: []*srv1.Report{rep(3)}}, {Identifier: "x"}}},
+			{Group: "b", Identifiers: []*srv1.IdentifierReports{{Identifier: "main"}}},
+		}}, nil
+	}
+	return nil, status.Error(codes.InvalidArgument, "page_token: malformed")
+}
+
+func (f *fakeServer) Check(ctx context.Context, req *grpc_health_v1.HealthCheckRequest) (*grpc_health_v1.HealthCheckResponse, error) {
+	f.record(ctx)
+	return &grpc_health_v1.HealthCheckResponse{Status: grpc_health_v1.HealthCheckResponse_NOT_SERVING}, nil
+}
+
+func (f *fakeServer) WatchStatus(req *srv1.WatchStatusRequest, stream srv1.StatusReportService_WatchStatusServer) error {
+	f.record(stream.Context())
+	f.mu.Lock()
+	f.requests = append(f.requests, req)
+	f.mu.Unlock()
+	var s script
+	select {
+	case s = <-f.scripts:
+	case <-time.After(10 * time.Second):
+		return status.Error(codes.Internal, "test: no script left")
+	}
+	for _, m := range s.msgs {
+		if err := stream.Send(m); err != nil {
+			return err
+		}
+	}
+	if s.end == errHang {
+		<-stream.Context().Done()
+		return nil
+	}
+	return s.end
+}
+
+func start(t *testing.T, creds credentials.TransportCredentials) (*fakeServer, string) {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opts []grpc.ServerOption
+	if creds != nil {
+		opts = append(opts, grpc.Creds(creds))
+	}
+	srv := grpc.NewServer(opts...)
+	f := &fakeServer{scripts: make(chan script, 16)}
+	srv1.RegisterStatusReportServiceServer(srv, f)
+	grpc_health_v1.RegisterHealthServer(srv, f)
+	go srv.Serve(lis)
+	t.Cleanup(srv.Stop)
+	return f, lis.Addr().String()
+}
+
+func dial(t *testing.T, addr string, opts ...Option) *Client {
+	t.Helper()
+	c, err := Dial(addr, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func snapshot(rev uint64, last bool) *srv1.WatchStatusResponse {
+	return &srv1.WatchStatusResponse{Revision: rev, Event: &srv1.WatchStatusResponse_Snapshot{Snapshot: &srv1.Snapshot{Last: last}}}
+}
+
+func changed(rev uint64, st int32) *srv1.WatchStatusResponse {
+	return &srv1.WatchStatusResponse{Revision: rev, Event: &srv1.WatchStatusResponse_StatusChanged{StatusChanged: &srv1.StatusChanged{Group: "g", Identifier: "main", Status: st}}}
+}
+
+func starts(reqs []*srv1.WatchStatusRequest) []int64 {
+	var out []int64
+	for _, r := range reqs {
+		if r.StartRevision == nil {
+			out = append(out, -1)
+		} else {
+			out = append(out, int64(r.GetStartRevision()))
+		}
+	}
+	return out
+}
+
+func equal(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+var errDone = errors.New("done")
+
+func TestCallsSendTheirFieldsAndTheBearerToken(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr, WithToken("s3cret"))
+	ctx := ctxT(t)
+	created, err := c.RegisterGroup(ctx, "g", InitialStatus(-1, "starting"), ReportCapacity(0))
+	if err != nil || !created {
+		t.Fatalf("RegisterGroup: created=%v err=%v (options not sent)", created, err)
+	}
+	if got := f.lastAuth(); got != "Bearer s3cret" {
+		t.Fatalf("authorization = %q", got)
+	}
+	if r, err := c.SetStatus(ctx, "g", "", 1); err != nil || r.GetOldStatus() != -1 {
+		t.Fatalf("SetStatus without details sent details: %v %v", r, err)
+	}
+	if r, err := c.SetStatus(ctx, "g", "", 1, ""); err != nil || r.GetOldStatus() != 0 {
+		t.Fatalf("SetStatus with empty details did not send them: %v %v", r, err)
+	}
+	if _, err := c.SetStatus(ctx, "g", "", 1, "a", "b"); err == nil {
+		t.Fatal("SetStatus accepted two details")
+	}
+	if ready, st, err := c.Check(ctx, "g", "all"); err != nil || ready || st != -4 {
+		t.Fatalf("Check = %v %v %v", ready, st, err)
+	}
+	if _, _, err := c.Check(ctx, "nope", ""); status.Code(err) != codes.NotFound {
+		t.Fatalf("Check of an unknown group: %v", err)
+	}
+	if st, err := c.HealthCheck(ctx, "g/main"); err != nil || st != grpc_health_v1.HealthCheckResponse_NOT_SERVING {
+		t.Fatalf("HealthCheck = %v %v", st, err)
+	}
+	if got := f.lastAuth(); got != "Bearer s3cret" {
+		t.Fatalf("authorization on health = %q", got)
+	}
+}
+
+func TestListReportsJoinsPages(t *testing.T) {
+	_, addr := start(t, nil)
+	c := dial(t, addr)
+	groups, rev, err := c.ListReports(ctxT(t), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev != 11 || len(groups) != 2 || groups[0].GetGroup() != "a" || groups[1].GetGroup() != "b" {
+		t.Fatalf("rev %d groups %v", rev, groups)
+	}
+	ids := groups[0].GetIdentifiers()
+	if len(ids) != 2 || len(ids[0].GetReports()) != 3 || ids[0].GetReports()[2].GetSequence() != 3 || ids[1].GetIdentifier() != "x" {
+		t.Fatalf("group a not joined: %v", ids)
+	}
+}
+
+func TestWatchResumesFromTheLastRevisionAfterADrop(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(5, true), changed(6, -1)}, status.Error(codes.Unavailable, "connection lost")}
+	f.scripts <- script{[]*srv1.WatchStatusResponse{changed(9, 1)}, errHang}
+	var got []uint64
+	var retries []time.Duration
+	req := &srv1.WatchStatusRequest{Group: "g", IncludeReports: true}
+	err := c.Watch(ctxT(t), req, func(m *srv1.WatchStatusResponse) error {
+		got = append(got, m.GetRevision())
+		if len(got) == 3 {
+			return errDone
+		}
+		return nil
+	}, WithBackoff(10*time.Millisecond, time.Second), OnRetry(func(err error, d time.Duration) {
+		if status.Code(err) != codes.Unavailable {
+			t.Errorf("retry after %v", err)
+		}
+		retries = append(retries, d)
+	}))
+	if err != errDone {
+		t.Fatalf("Watch returned %v, want the handler's error", err)
+	}
+	if !equal([]int64{int64(got[0]), int64(got[1]), int64(got[2])}, []int64{5, 6, 9}) {
+		t.Fatalf("got revisions %v", got)
+	}
+	reqs := f.watchRequests()
+	if !equal(starts(reqs), []int64{-1, 6}) || !reqs[1].GetIncludeReports() || reqs[1].GetGroup() != "g" {
+		t.Fatalf("requests %v", reqs)
+	}
+	if len(retries) != 1 || retries[0] < 0 || retries[0] > 10*time.Millisecond {
+		t.Fatalf("retry delays %v", retries)
+	}
+	if req.StartRevision != nil {
+		t.Fatal("Watch modified the caller's request")
+	}
+}
+
+func TestWatchDropInsideASnapshotBringsAWholeNewOne(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(5, false)}, status.Error(codes.Unavailable, "gone")}
+	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(5, false), snapshot(5, true)}, errHang}
+	n := 0
+	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(m *srv1.WatchStatusResponse) error {
+		n++
+		if m.GetSnapshot().GetLast() {
+			return errDone
+		}
+		return nil
+	}, WithBackoff(time.Millisecond, time.Millisecond))
+	if err != errDone || n != 3 || !equal(starts(f.watchRequests()), []int64{-1, -1}) {
+		t.Fatalf("err %v, %d messages, starts %v", err, n, starts(f.watchRequests()))
+	}
+}
+
+func TestWatchFallsBackToAFreshSnapshot(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	// Caller's start revision too old; later, a restarted server is behind.
+	f.scripts <- script{nil, status.Error(codes.OutOfRange, "start_revision: oldest resumable is 40")}
+	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(90, true)}, nil}
+	f.scripts <- script{nil, status.Error(codes.InvalidArgument, "start_revision: above the current revision 4")}
+	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(4, true)}, errHang}
+	start := uint64(3)
+	var got []uint64
+	var ended []error
+	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{StartRevision: &start}, func(m *srv1.WatchStatusResponse) error {
+		got = append(got, m.GetRevision())
+		if len(got) == 2 {
+			return errDone
+		}
+		return nil
+	}, WithBackoff(time.Millisecond, time.Millisecond), OnRetry(func(err error, _ time.Duration) { ended = append(ended, err) }))
+	if err != errDone || len(got) != 2 || got[0] != 90 || got[1] != 4 {
+		t.Fatalf("err %v got %v", err, got)
+	}
+	if want := []int64{3, -1, 90, -1}; !equal(starts(f.watchRequests()), want) {
+		t.Fatalf("start revisions %v, want %v", starts(f.watchRequests()), want)
+	}
+	if len(ended) != 1 || ended[0] != ErrStreamEnded {
+		t.Fatalf("retries %v", ended)
+	}
+}
+
+func TestWatchReturnsACallersMistakeAndStopsAfterMaxRetries(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	f.scripts <- script{nil, status.Error(codes.InvalidArgument, "identifier: `all` is not allowed")}
+	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{Group: "g", Identifier: "all"}, func(*srv1.WatchStatusResponse) error { return nil })
+	if status.Code(err) != codes.InvalidArgument || len(f.watchRequests()) != 1 {
+		t.Fatalf("err %v after %d calls", err, len(f.watchRequests()))
+	}
+	for i := 0; i < 4; i++ {
+		f.scripts <- script{nil, status.Error(codes.Unavailable, "down")}
+	}
+	var delays []time.Duration
+	err = c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(*srv1.WatchStatusResponse) error { return nil },
+		WithBackoff(4*time.Millisecond, 10*time.Millisecond), WithMaxRetries(3),
+		OnRetry(func(_ error, d time.Duration) { delays = append(delays, d) }))
+	if status.Code(err) != codes.Unavailable || len(f.watchRequests()) != 5 || len(delays) != 3 {
+		t.Fatalf("err %v, %d calls, delays %v", err, len(f.watchRequests()), delays)
+	}
+	for i, limit := range []time.Duration{4, 8, 10} {
+		if delays[i] < 0 || delays[i] > limit*time.Millisecond {
+			t.Fatalf("delay %d = %v, above %vms", i, delays[i], limit)
+		}
+	}
+}
+
+func TestWatchEndsWithItsContext(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(1, true)}, errHang}
+	ctx, cancel := context.WithCancel(ctxT(t))
+	done := make(chan error, 1)
+	first := make(chan struct{})
+	go func() {
+		done <- c.Watch(ctx, &srv1.WatchStatusRequest{}, func(*srv1.WatchStatusResponse) error { close(first); return nil })
+	}()
+	<-first
+	cancel()
+	select {
+	case err := <-done:
+		if err != context.Canceled {
+			t.Fatalf("Watch returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not end with its context")
+	}
+}
+
+func TestTLSWithAPrivateCA(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(der)
+	f, addr := start(t, credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}))
+	roots := x509.NewCertPool()
+	roots.AddCert(leaf)
+	c := dial(t, addr, WithTLS(&tls.Config{RootCAs: roots}), WithToken("t"))
+	if _, err := c.RegisterGroup(ctxT(t), "g"); err != nil {
+		t.Fatalf("over TLS: %v", err)
+	}
+	if f.lastAuth() != "Bearer t" {
+		t.Fatalf("authorization = %q", f.lastAuth())
+	}
+	plain := dial(t, addr) // plaintext to a TLS server
+	if _, err := plain.RegisterGroup(ctxT(t), "g"); status.Code(err) != codes.Unavailable {
+		t.Fatalf("plaintext to TLS: %v", err)
+	}
+}

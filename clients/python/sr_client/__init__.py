@@ -1,0 +1,20 @@
+"""Python client of the Status/Report (SR) gRPC service.
+
+    from sr_client import connect
+
+    with connect("127.0.0.1:50051") as sr:
+        sr.register_group("billing")
+        sr.set_status("billing", 1, "running")
+        for event in sr.watch("billing"):
+            print(event)
+
+The generated messages and stubs are ``sr_client.sr_pb2`` and
+``sr_client.sr_pb2_grpc`` (package ``sr.v1``); the generated
+``grpc.health.v1`` stubs are in ``sr_client.gen.health.v1``.
+"""
+
+from .client import RETRYABLE_CODES, Client, Watch, connect
+from .gen.sr.v1 import sr_pb2, sr_pb2_grpc
+
+__all__ = ["Client", "Watch", "connect", "RETRYABLE_CODES", "sr_pb2", "sr_pb2_grpc"]
+__version__ = "0.1.0"

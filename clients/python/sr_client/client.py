@@ -1,0 +1,394 @@
+"""A small helper over the generated sr.v1 stubs: connect, write, check, watch.
+
+Everything the helper does not wrap is one call away on ``Client.stub`` (the
+generated ``StatusReportServiceStub``), with the same channel, token and
+options.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import threading
+import weakref
+from typing import Iterator, Optional, Sequence, Tuple
+
+import grpc
+
+from .gen.sr.v1 import sr_pb2, sr_pb2_grpc
+
+__all__ = ["Client", "Watch", "connect", "RETRYABLE_CODES"]
+
+#: Status codes after which a watch reconnects (with backoff) instead of
+#: raising: the connection or the server went away, or a limit was hit that
+#: may clear. Anything else (INVALID_ARGUMENT, PERMISSION_DENIED,
+#: UNAUTHENTICATED, ...) is the caller's to handle and is raised.
+RETRYABLE_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.UNKNOWN,
+    }
+)
+
+
+class _CallDetails(
+    collections.namedtuple(
+        "_CallDetails",
+        ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
+    ),
+    grpc.ClientCallDetails,
+):
+    pass
+
+
+class _BearerToken(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """Adds ``authorization: Bearer <token>`` to every call's metadata."""
+
+    def __init__(self, token: str) -> None:
+        self._header = ("authorization", "Bearer " + token)
+
+    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+        metadata = [m for m in (details.metadata or ()) if m[0] != "authorization"]
+        metadata.append(self._header)
+        return _CallDetails(
+            details.method,
+            details.timeout,
+            metadata,
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
+
+    def intercept_unary_unary(self, continuation, client_call_details, request):
+        return continuation(self._details(client_call_details), request)
+
+    def intercept_unary_stream(self, continuation, client_call_details, request):
+        return continuation(self._details(client_call_details), request)
+
+    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+        return continuation(self._details(client_call_details), request_iterator)
+
+    def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
+        return continuation(self._details(client_call_details), request_iterator)
+
+
+def connect(
+    target: str,
+    *,
+    tls: bool = False,
+    root_certificates: Optional[bytes] = None,
+    private_key: Optional[bytes] = None,
+    certificate_chain: Optional[bytes] = None,
+    token: Optional[str] = None,
+    options: Sequence[Tuple[str, object]] = (),
+) -> "Client":
+    """Opens a channel to an SR server and returns a :class:`Client`.
+
+    ``target`` is ``host:port``. The channel is plaintext unless ``tls`` is
+    true or certificates are given: ``root_certificates`` (PEM) to trust a
+    private CA (default: the system roots), ``private_key`` and
+    ``certificate_chain`` (PEM) for a client certificate. ``token``, when
+    given, is sent as ``authorization: Bearer <token>`` on every call (over a
+    plaintext channel it crosses the network in clear: use TLS off-host).
+    The channel connects lazily; the first call reports an unreachable
+    server as ``UNAVAILABLE``.
+    """
+    if tls or root_certificates or private_key or certificate_chain:
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=root_certificates,
+            private_key=private_key,
+            certificate_chain=certificate_chain,
+        )
+        channel = grpc.secure_channel(target, credentials, options=list(options))
+    else:
+        channel = grpc.insecure_channel(target, options=list(options))
+    return Client(channel, token=token)
+
+
+class Client:
+    """An SR client over one gRPC channel. Use it as a context manager or call
+    :meth:`close`. Methods are thread-safe; failed calls raise
+    ``grpc.RpcError`` (``e.code()``, ``e.details()``).
+
+    ``identifier`` defaults to ``""``, which the server reads as ``main``.
+    """
+
+    def __init__(self, channel: grpc.Channel, *, token: Optional[str] = None) -> None:
+        self._raw_channel = channel
+        self.channel = grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
+        #: The generated ``StatusReportServiceStub``, for every RPC.
+        self.stub = sr_pb2_grpc.StatusReportServiceStub(self.channel)
+        self._health = None
+        self._closed = threading.Event()
+        self._watches: "weakref.WeakSet[Watch]" = weakref.WeakSet()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes the channel; running calls and watches end."""
+        self._closed.set()
+        for w in list(self._watches):
+            w.cancel()
+        self._raw_channel.close()
+
+    # -- writes ---------------------------------------------------------------
+
+    def register_group(
+        self,
+        group: str,
+        *,
+        status: Optional[int] = None,
+        details: Optional[str] = None,
+        report_capacity: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> sr_pb2.RegisterGroupResponse:
+        """Registers a public group with its ``main`` identifier. Idempotent:
+        ``created`` is false when it existed (``status``/``details`` then do
+        not apply)."""
+        req = sr_pb2.RegisterGroupRequest(group=group)
+        _set_optional(req, status=status, details=details, report_capacity=report_capacity)
+        return self.stub.RegisterGroup(req, timeout=timeout)
+
+    def register_identifier(
+        self,
+        group: str,
+        identifier: str,
+        *,
+        status: Optional[int] = None,
+        details: Optional[str] = None,
+        report_capacity: Optional[int] = None,
+        timeout: Optional[float] = None,
+    ) -> sr_pb2.RegisterIdentifierResponse:
+        """Registers an identifier in a public group. Idempotent, like
+        :meth:`register_group`."""
+        req = sr_pb2.RegisterIdentifierRequest(group=group, identifier=identifier)
+        _set_optional(req, status=status, details=details, report_capacity=report_capacity)
+        return self.stub.RegisterIdentifier(req, timeout=timeout)
+
+    def set_status(
+        self,
+        group: str,
+        status: int,
+        details: Optional[str] = None,
+        *,
+        identifier: str = "",
+        timeout: Optional[float] = None,
+    ) -> sr_pb2.SetStatusResponse:
+        """Sets a status (> 0 ready, < 0 not ready, never 0) and its details;
+        ``details=None`` clears them, ``""`` stores empty details."""
+        req = sr_pb2.SetStatusRequest(group=group, identifier=identifier, status=status)
+        if details is not None:
+            req.details = details
+        return self.stub.SetStatus(req, timeout=timeout)
+
+    def add_report(
+        self, group: str, text: str, *, identifier: str = "", timeout: Optional[float] = None
+    ) -> sr_pb2.AddReportResponse:
+        """Appends a report to an identifier's ring (the oldest is dropped
+        when full)."""
+        req = sr_pb2.AddReportRequest(group=group, identifier=identifier, text=text)
+        return self.stub.AddReport(req, timeout=timeout)
+
+    # -- reads ----------------------------------------------------------------
+
+    def check(
+        self, group: str, identifier: str = "", *, timeout: Optional[float] = None
+    ) -> sr_pb2.CheckStatusResponse:
+        """Whether an identifier (or, with ``identifier="all"``, the group
+        aggregated) is ready: ``.ready`` and ``.status``."""
+        req = sr_pb2.CheckStatusRequest(group=group, identifier=identifier)
+        return self.stub.CheckStatus(req, timeout=timeout)
+
+    def get_status(
+        self, group: str, identifier: str = "", *, timeout: Optional[float] = None
+    ) -> sr_pb2.GetStatusResponse:
+        """One identifier's full status (``.status``) and the registry
+        revision the answer reflects (``.revision``)."""
+        req = sr_pb2.GetStatusRequest(group=group, identifier=identifier)
+        return self.stub.GetStatus(req, timeout=timeout)
+
+    def health_check(self, service: str = "", *, timeout: Optional[float] = None):
+        """``grpc.health.v1.Health/Check``: ``""`` is the server itself,
+        ``"group"`` a group aggregated, ``"group/identifier"`` one identifier.
+        Returns the ``HealthCheckResponse`` (``.status`` is ``SERVING`` = 1 or
+        ``NOT_SERVING`` = 2)."""
+        # Imported on first use: these generated grpc.health.v1 messages clash
+        # in protobuf's default pool with grpcio-health-checking's copy, so a
+        # program that loads that package can still use the rest of sr_client.
+        from .gen.health.v1 import health_pb2, health_pb2_grpc
+
+        if self._health is None:
+            self._health = health_pb2_grpc.HealthStub(self.channel)
+        return self._health.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+
+    def watch(
+        self,
+        group: str = "",
+        identifier: str = "",
+        *,
+        include_details: bool = False,
+        include_reports: bool = False,
+        include_registrations: bool = False,
+        start_revision: Optional[int] = None,
+        initial_backoff: float = 0.2,
+        max_backoff: float = 10.0,
+        max_retries: Optional[int] = None,
+        on_retry=None,
+    ) -> "Watch":
+        """Streams changes, reconnecting after a dropped connection.
+
+        Returns a :class:`Watch`: iterate it for ``WatchStatusResponse``
+        messages. Without ``start_revision`` a snapshot comes first (one or
+        more ``snapshot`` messages, the final one with ``last`` true), then
+        the changes. When the stream fails with a code in
+        :data:`RETRYABLE_CODES` (or the server ends it), the watch waits a
+        random delay (full jitter, doubling from ``initial_backoff`` up to
+        ``max_backoff`` seconds) and calls WatchStatus again with
+        ``start_revision`` = the last revision it received, so no change is
+        missed or repeated. When the server no longer holds that history
+        (``OUT_OF_RANGE``, or ``INVALID_ARGUMENT`` because a restarted server
+        is behind that revision) it starts over with a fresh snapshot: treat
+        every snapshot as replacing what you knew. ``max_retries`` (default:
+        forever) bounds consecutive failed attempts; ``on_retry(error, delay)``
+        is called before each wait (``error`` is None when the server ended
+        the stream).
+        """
+        req = sr_pb2.WatchStatusRequest(
+            group=group,
+            identifier=identifier,
+            include_details=include_details,
+            include_reports=include_reports,
+            include_registrations=include_registrations,
+        )
+        w = Watch(
+            self,
+            req,
+            start_revision=start_revision,
+            initial_backoff=initial_backoff,
+            max_backoff=max_backoff,
+            max_retries=max_retries,
+            on_retry=on_retry,
+        )
+        self._watches.add(w)
+        return w
+
+
+class Watch:
+    """An iterable, resuming WatchStatus stream (see :meth:`Client.watch`).
+
+    ``last_revision`` is the revision it would resume from (None before the
+    first complete snapshot). :meth:`cancel`, from any thread, ends the
+    iteration.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        request: sr_pb2.WatchStatusRequest,
+        *,
+        start_revision: Optional[int],
+        initial_backoff: float,
+        max_backoff: float,
+        max_retries: Optional[int],
+        on_retry,
+    ) -> None:
+        self._client = client
+        self._request = request
+        self.last_revision: Optional[int] = start_revision
+        self._initial_backoff = initial_backoff
+        self._max_backoff = max_backoff
+        self._max_retries = max_retries
+        self._on_retry = on_retry
+        self._cancelled = threading.Event()
+        self._lock = threading.Lock()
+        self._call = None
+        self._random = random.Random()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        with self._lock:
+            call = self._call
+        if call is not None:
+            call.cancel()
+
+    def _stopped(self) -> bool:
+        return self._cancelled.is_set() or self._client._closed.is_set()
+
+    def __iter__(self) -> Iterator[sr_pb2.WatchStatusResponse]:
+        failures = 0
+        # True once last_revision came from this stream (not the caller): an
+        # INVALID_ARGUMENT on resuming then means the server's history no
+        # longer reaches it (a restarted, in-memory server).
+        resumed_by_us = False
+        while not self._stopped():
+            req = sr_pb2.WatchStatusRequest()
+            req.CopyFrom(self._request)
+            if self.last_revision is not None:
+                req.start_revision = self.last_revision
+            call = self._client.stub.WatchStatus(req)
+            with self._lock:
+                self._call = call
+            if self._stopped():
+                call.cancel()
+            error = None
+            try:
+                for msg in call:
+                    failures = 0
+                    event = msg.WhichOneof("event")
+                    # A snapshot can only be resumed from once complete: a
+                    # drop in the middle of one must bring a whole new one.
+                    if event != "snapshot" or msg.snapshot.last:
+                        self.last_revision = msg.revision
+                        resumed_by_us = True
+                    yield msg
+            except grpc.RpcError as e:
+                if self._stopped():
+                    return
+                code = e.code()
+                if self.last_revision is not None and (
+                    code == grpc.StatusCode.OUT_OF_RANGE
+                    or (code == grpc.StatusCode.INVALID_ARGUMENT and resumed_by_us)
+                ):
+                    # The history is gone: start again from a snapshot, now.
+                    self.last_revision = None
+                    resumed_by_us = False
+                    continue
+                if code not in RETRYABLE_CODES:
+                    raise
+                error = e
+            finally:
+                with self._lock:
+                    self._call = None
+                call.cancel()
+            if self._stopped():
+                return
+            failures += 1
+            if self._max_retries is not None and failures > self._max_retries:
+                if error is not None:
+                    raise error
+                return
+            cap = min(self._max_backoff, self._initial_backoff * (2 ** min(failures - 1, 30)))
+            delay = self._random.uniform(0, cap)
+            if self._on_retry is not None:
+                self._on_retry(error, delay)
+            if self._cancelled.wait(delay):
+                return
+
+
+def _set_optional(req, **fields) -> None:
+    for name, value in fields.items():
+        if value is not None:
+            setattr(req, name, value)

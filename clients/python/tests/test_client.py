@@ -1,0 +1,246 @@
+"""Unit tests of the sr_client helper against an in-process fake server.
+
+Run: PYTHONPATH=clients/python /usr/bin/python3 -m unittest discover -s clients/python/tests
+(the cross-language tests against the real server are in test/crosslang/).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import unittest
+from concurrent import futures
+
+import grpc
+
+from sr_client import connect, sr_pb2, sr_pb2_grpc
+from sr_client.gen.health.v1 import health_pb2, health_pb2_grpc
+
+TIMEOUT = 10
+
+
+def _snapshot(revision, last=True, names=("main",)):
+    return sr_pb2.WatchStatusResponse(
+        revision=revision,
+        snapshot=sr_pb2.Snapshot(
+            last=last,
+            identifiers=[sr_pb2.IdentifierStatus(group="g", identifier=n, status=1, ready=True) for n in names],
+        ),
+    )
+
+
+def _changed(revision, status, old):
+    return sr_pb2.WatchStatusResponse(
+        revision=revision,
+        status_changed=sr_pb2.StatusChanged(group="g", identifier="main", status=status, old_status=old, ready=status > 0),
+    )
+
+
+class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.HealthServicer):
+    """Each WatchStatus call plays the next script: a list of messages, then
+    an optional (code, details) to abort with (None: end the stream)."""
+
+    def __init__(self):
+        self.scripts = queue.Queue()
+        self.watch_requests = []
+        self.metadata = []
+        self.release = threading.Event()
+
+    def _record(self, context):
+        self.metadata.append(dict(context.invocation_metadata()))
+
+    def RegisterGroup(self, request, context):
+        self._record(context)
+        return sr_pb2.RegisterGroupResponse(created=request.HasField("report_capacity"), revision=7)
+
+    def SetStatus(self, request, context):
+        self._record(context)
+        if request.status == 0:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "status: must not be zero")
+        return sr_pb2.SetStatusResponse(
+            changed=True, old_status=1 if request.HasField("details") else -1, revision=8
+        )
+
+    def CheckStatus(self, request, context):
+        self._record(context)
+        return sr_pb2.CheckStatusResponse(ready=request.identifier == "all", status=1 if request.identifier == "all" else -3)
+
+    def Check(self, request, context):
+        self._record(context)
+        return health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+
+    def WatchStatus(self, request, context):
+        self._record(context)
+        self.watch_requests.append(request)
+        messages, end = self.scripts.get(timeout=TIMEOUT)
+        for m in messages:
+            yield m
+        if end == "hang":
+            self.release.wait(TIMEOUT)
+            return
+        if end is not None:
+            context.abort(end[0], end[1])
+
+
+class HelperTest(unittest.TestCase):
+    def setUp(self):
+        self.fake = FakeServer()
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+        sr_pb2_grpc.add_StatusReportServiceServicer_to_server(self.fake, self.server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.fake, self.server)
+        self.port = self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+        self.sr = connect(f"127.0.0.1:{self.port}", token="s3cret")
+
+    def tearDown(self):
+        self.fake.release.set()
+        self.sr.close()
+        self.server.stop(None)
+
+    def test_writes_send_the_fields_given_and_the_bearer_token(self):
+        r = self.sr.register_group("g", report_capacity=5)
+        self.assertTrue(r.created)
+        self.assertEqual(self.fake.metadata[-1].get("authorization"), "Bearer s3cret")
+        # details None is absent (clears), "" is present and empty.
+        self.assertEqual(self.sr.set_status("g", 2).old_status, -1)
+        self.assertEqual(self.sr.set_status("g", 2, "").old_status, 1)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.sr.set_status("g", 0)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(self.sr.check("g", "all").ready, True)
+        self.assertEqual(self.sr.check("g").status, -3)
+        self.assertEqual(self.sr.health_check("g").status, health_pb2.HealthCheckResponse.SERVING)
+        self.assertEqual(self.fake.metadata[-1].get("authorization"), "Bearer s3cret")
+
+    def test_watch_resumes_from_the_last_revision_after_a_drop(self):
+        self.fake.scripts.put(([_snapshot(5), _changed(6, -1, 1)], (grpc.StatusCode.UNAVAILABLE, "connection lost")))
+        self.fake.scripts.put(([_changed(9, 1, -1)], "hang"))
+        retries = []
+        w = self.sr.watch("g", include_reports=True, initial_backoff=0.01, on_retry=lambda e, d: retries.append((e.code(), d)))
+        got = []
+        for msg in w:
+            got.append((msg.WhichOneof("event"), msg.revision))
+            if len(got) == 3:
+                w.cancel()
+        self.assertEqual(got, [("snapshot", 5), ("status_changed", 6), ("status_changed", 9)])
+        first, second = self.fake.watch_requests
+        self.assertFalse(first.HasField("start_revision"))
+        self.assertEqual(second.start_revision, 6)
+        self.assertTrue(second.include_reports)
+        self.assertEqual(second.group, "g")
+        self.assertEqual(len(retries), 1)
+        self.assertEqual(retries[0][0], grpc.StatusCode.UNAVAILABLE)
+        self.assertTrue(0 <= retries[0][1] <= 0.01)
+
+    def test_a_drop_inside_a_snapshot_brings_a_whole_new_snapshot(self):
+        self.fake.scripts.put(([_snapshot(5, last=False, names=("main", "a"))], (grpc.StatusCode.UNAVAILABLE, "gone")))
+        self.fake.scripts.put(([_snapshot(5, last=False, names=("main", "a")), _snapshot(5, names=("b",))], "hang"))
+        w = self.sr.watch("g", initial_backoff=0.01)
+        got = []
+        for msg in w:
+            got.append(msg.snapshot.last)
+            if msg.snapshot.last:
+                w.cancel()
+        self.assertEqual(got, [False, False, True])
+        self.assertFalse(self.fake.watch_requests[1].HasField("start_revision"))
+        self.assertEqual(w.last_revision, 5)
+
+    def test_out_of_range_falls_back_to_a_fresh_snapshot(self):
+        self.fake.scripts.put(([], (grpc.StatusCode.OUT_OF_RANGE, "start_revision: oldest resumable is 40")))
+        self.fake.scripts.put(([_snapshot(50)], "hang"))
+        w = self.sr.watch("g", start_revision=3)
+        msg = next(iter(w))
+        w.cancel()
+        self.assertEqual(msg.WhichOneof("event"), "snapshot")
+        self.assertEqual(self.fake.watch_requests[0].start_revision, 3)
+        self.assertFalse(self.fake.watch_requests[1].HasField("start_revision"))
+
+    def test_a_restarted_server_behind_our_revision_brings_a_fresh_snapshot(self):
+        self.fake.scripts.put(([_snapshot(90)], None))  # server ends the stream (graceful stop)
+        self.fake.scripts.put(([], (grpc.StatusCode.INVALID_ARGUMENT, "start_revision: above the current revision 4")))
+        self.fake.scripts.put(([_snapshot(4)], "hang"))
+        w = self.sr.watch("g", initial_backoff=0.01)
+        it = iter(w)
+        self.assertEqual(next(it).revision, 90)
+        self.assertEqual(next(it).revision, 4)
+        w.cancel()
+        starts = [r.start_revision if r.HasField("start_revision") else None for r in self.fake.watch_requests]
+        self.assertEqual(starts, [None, 90, None])
+
+    def test_a_callers_mistake_is_raised_not_retried(self):
+        self.fake.scripts.put(([], (grpc.StatusCode.INVALID_ARGUMENT, "identifier: `all` is not allowed")))
+        with self.assertRaises(grpc.RpcError) as e:
+            for _ in self.sr.watch("g", "all"):
+                pass
+        self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(len(self.fake.watch_requests), 1)
+
+    def test_max_retries_bounds_consecutive_failures_with_growing_capped_jittered_delays(self):
+        for _ in range(4):
+            self.fake.scripts.put(([], (grpc.StatusCode.UNAVAILABLE, "down")))
+        delays = []
+        with self.assertRaises(grpc.RpcError) as e:
+            for _ in self.sr.watch("g", initial_backoff=0.004, max_backoff=0.01, max_retries=3, on_retry=lambda _e, d: delays.append(d)):
+                pass
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        self.assertEqual(len(self.fake.watch_requests), 4)
+        self.assertEqual(len(delays), 3)
+        for d, cap in zip(delays, (0.004, 0.008, 0.01)):
+            self.assertTrue(0 <= d <= cap, (d, cap))
+
+    def test_close_ends_a_blocked_watch(self):
+        self.fake.scripts.put(([_snapshot(1)], "hang"))
+        w = self.sr.watch("g")
+        first, done = threading.Event(), threading.Event()
+        got = []
+
+        def consume():
+            for msg in w:
+                got.append(msg.revision)
+                first.set()
+            done.set()
+
+        threading.Thread(target=consume, daemon=True).start()
+        self.assertTrue(first.wait(TIMEOUT))
+        self.sr.close()
+        self.assertTrue(done.wait(TIMEOUT), "the watch did not end after close()")
+        self.assertEqual(got, [1])
+
+
+@unittest.skipUnless(shutil.which("openssl"), "skipped: install openssl to test TLS")
+class TlsTest(unittest.TestCase):
+    def test_tls_with_a_private_ca_and_a_token(self):
+        with tempfile.TemporaryDirectory() as d:
+            key, crt = os.path.join(d, "key.pem"), os.path.join(d, "crt.pem")
+            subprocess.run(
+                ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", crt],
+                check=True, capture_output=True,
+            )
+            with open(key, "rb") as f:
+                key_pem = f.read()
+            with open(crt, "rb") as f:
+                crt_pem = f.read()
+        fake = FakeServer()
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+        sr_pb2_grpc.add_StatusReportServiceServicer_to_server(fake, server)
+        port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([(key_pem, crt_pem)]))
+        server.start()
+        try:
+            with connect(f"localhost:{port}", root_certificates=crt_pem, token="t") as sr:
+                self.assertEqual(sr.register_group("g").revision, 7)
+            self.assertEqual(fake.metadata[-1].get("authorization"), "Bearer t")
+            with connect(f"localhost:{port}", tls=True) as plain:  # the system roots do not trust it
+                with self.assertRaises(grpc.RpcError) as e:
+                    plain.register_group("g", timeout=TIMEOUT)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        finally:
+            server.stop(None)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the Python and Go clients need to be
+# regenerated, built and tested (see TOOLCHAIN.md): protoc with the gRPC
+# Python plugin, Debian's grpcio/protobuf for /usr/bin/python3, Go 1.19 with
+# protoc-gen-go, protoc-gen-go-grpc and the grpc-go / protobuf-go libraries
+# (used in GOPATH mode: there is no module proxy on these machines).
+#
+# Debian bookworm only; needs root (or sudo). Safe to run again.
+set -euo pipefail
+
+packages=(
+  protobuf-compiler              # /usr/bin/protoc (buf's protoc_builtin python/pyi)
+  protobuf-compiler-grpc         # grpc_python_plugin
+  python3-grpcio                 # grpc for /usr/bin/python3
+  python3-protobuf               # google.protobuf for /usr/bin/python3
+  golang-go                      # go 1.19
+  protoc-gen-go                  # Go messages
+  protoc-gen-go-grpc             # Go service stubs
+  golang-google-grpc-dev         # google.golang.org/grpc (+ grpc_health_v1)
+  golang-github-golang-protobuf-1-5-dev # protobuf APIv2-backed 1.5; 1.3 panics at run time
+)
+
+run() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    echo "install-client-toolchains: must run as root (or have sudo)" >&2
+    exit 1
+  fi
+}
+
+run apt-get update
+run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+
+echo "installed: $(protoc --version), $(go version), grpc_python_plugin, protoc-gen-go, protoc-gen-go-grpc"
+/usr/bin/python3 -c 'import grpc, google.protobuf; print("python3: grpcio", grpc.__version__, "protobuf", google.protobuf.__version__)'

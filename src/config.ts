@@ -1,0 +1,215 @@
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import type { Role, TokenConfig } from "./domain/access.js";
+import { DEFAULT_LIMITS, type RegistryLimits } from "./domain/registry.js";
+import { DEFAULT_WATCH_OPTIONS, type WatchOptions } from "./domain/watch-hub.js";
+
+export const DEFAULT_LISTEN = "127.0.0.1:50051";
+
+export interface IdentifierConfig {
+  name: string;
+  status?: number | undefined;
+  details?: string | undefined;
+  reportCapacity?: number | undefined;
+}
+
+export interface GroupConfig extends IdentifierConfig {
+  identifiers: IdentifierConfig[];
+}
+
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  clientCa?: string | undefined;
+}
+
+/** Everything the server process is configured with (SPEC sections 5 and 6). */
+export interface ServerConfig {
+  listen: string;
+  limits: RegistryLimits & { maxReceiveMessageBytes: number; gracePeriodMs: number };
+  watch: WatchOptions;
+  groups: GroupConfig[];
+  tokens: TokenConfig[];
+  tls?: TlsConfig | undefined;
+}
+
+export function defaultConfig(): ServerConfig {
+  return {
+    listen: DEFAULT_LISTEN,
+    limits: { ...DEFAULT_LIMITS, maxReceiveMessageBytes: 4 * 1024 * 1024, gracePeriodMs: 10_000 },
+    watch: { ...DEFAULT_WATCH_OPTIONS },
+    groups: [],
+    tokens: [],
+  };
+}
+
+export class ConfigError extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function section(value: unknown, path: string, keys: readonly string[]): Obj {
+  if (!isObject(value)) throw new ConfigError(`${path}: must be a mapping`);
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) throw new ConfigError(`${path}.${key}: unknown key (known: ${keys.join(", ")})`);
+  }
+  return value;
+}
+
+function integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${path}: must be an integer between ${min} and ${max}`);
+  }
+  return value;
+}
+
+function text(value: unknown, path: string): string {
+  if (typeof value !== "string") throw new ConfigError(`${path}: must be a string`);
+  return value;
+}
+
+/** A duration: a number of seconds, or a string such as "30s", "500ms", "2m". */
+export function durationMs(value: unknown, path: string): number {
+  if (typeof value === "number" && value > 0) return Math.round(value * 1000);
+  const match = typeof value === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim()) : null;
+  if (!match) throw new ConfigError(`${path}: must be a positive duration such as 30, "30s", "500ms" or "2m"`);
+  const n = Number(match[1]);
+  const ms = match[2] === "ms" ? n : match[2] === "s" ? n * 1000 : n * 60_000;
+  if (ms <= 0) throw new ConfigError(`${path}: must be positive`);
+  return Math.round(ms);
+}
+
+function identifierOf(value: unknown, path: string, extra: readonly string[] = []): IdentifierConfig {
+  const o = section(value, path, ["name", "status", "details", "report_capacity", ...extra]);
+  return {
+    name: text(o.name, `${path}.name`),
+    status: o.status === undefined ? undefined : integer(o.status, `${path}.status`, -2147483648, 2147483647),
+    details: o.details === undefined ? undefined : text(o.details, `${path}.details`),
+    reportCapacity: o.report_capacity === undefined ? undefined : integer(o.report_capacity, `${path}.report_capacity`, 0, 32767),
+  };
+}
+
+const ROLES: readonly Role[] = ["read", "write", "admin"];
+
+/** Applies a parsed YAML document onto `config`. */
+export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
+  if (doc === null || doc === undefined) return config;
+  const root = section(doc, "config", ["listen", "limits", "watch", "groups", "auth", "tls"]);
+  if (root.listen !== undefined) config.listen = text(root.listen, "listen");
+  if (root.limits !== undefined) {
+    const l = section(root.limits, "limits", [
+      "max_groups",
+      "max_identifiers_per_group",
+      "max_identifiers",
+      "max_watchers_per_connection",
+      "max_watchers",
+      "max_receive_message_bytes",
+      "grace_period",
+    ]);
+    if (l.max_groups !== undefined) config.limits.maxGroups = integer(l.max_groups, "limits.max_groups", 1);
+    if (l.max_identifiers_per_group !== undefined) {
+      config.limits.maxIdentifiersPerGroup = integer(l.max_identifiers_per_group, "limits.max_identifiers_per_group", 1);
+    }
+    if (l.max_identifiers !== undefined) config.limits.maxIdentifiers = integer(l.max_identifiers, "limits.max_identifiers", 1);
+    if (l.max_watchers_per_connection !== undefined) {
+      config.watch.maxWatchersPerConnection = integer(l.max_watchers_per_connection, "limits.max_watchers_per_connection", 1);
+    }
+    if (l.max_watchers !== undefined) config.watch.maxWatchers = integer(l.max_watchers, "limits.max_watchers", 1);
+    if (l.max_receive_message_bytes !== undefined) {
+      config.limits.maxReceiveMessageBytes = integer(l.max_receive_message_bytes, "limits.max_receive_message_bytes", 1024);
+    }
+    if (l.grace_period !== undefined) config.limits.gracePeriodMs = durationMs(l.grace_period, "limits.grace_period");
+  }
+  if (root.watch !== undefined) {
+    const w = section(root.watch, "watch", ["history", "progress_interval", "budget_messages", "budget_bytes"]);
+    if (w.history !== undefined) config.watch.history = integer(w.history, "watch.history", 0);
+    if (w.progress_interval !== undefined) config.watch.progressIntervalMs = durationMs(w.progress_interval, "watch.progress_interval");
+    if (w.budget_messages !== undefined) config.watch.budgetMessages = integer(w.budget_messages, "watch.budget_messages", 1);
+    if (w.budget_bytes !== undefined) config.watch.budgetBytes = integer(w.budget_bytes, "watch.budget_bytes", 1024);
+  }
+  if (root.groups !== undefined) {
+    if (!Array.isArray(root.groups)) throw new ConfigError("groups: must be a list");
+    config.groups = root.groups.map((g, i) => {
+      const path = `groups[${i}]`;
+      const group = identifierOf(g, path, ["identifiers"]);
+      const ids = (g as Obj).identifiers;
+      if (ids !== undefined && !Array.isArray(ids)) throw new ConfigError(`${path}.identifiers: must be a list`);
+      return { ...group, identifiers: (ids ?? []).map((id: unknown, j: number) => identifierOf(id, `${path}.identifiers[${j}]`)) };
+    });
+  }
+  if (root.auth !== undefined) {
+    const a = section(root.auth, "auth", ["tokens"]);
+    if (!Array.isArray(a.tokens)) throw new ConfigError("auth.tokens: must be a list");
+    config.tokens = a.tokens.map((t, i) => {
+      const path = `auth.tokens[${i}]`;
+      const o = section(t, path, ["name", "sha256", "role", "groups"]);
+      const sha256 = text(o.sha256, `${path}.sha256`);
+      if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw new ConfigError(`${path}.sha256: must be 64 hex digits (sha256sum of the token)`);
+      const role = text(o.role, `${path}.role`) as Role;
+      if (!ROLES.includes(role)) throw new ConfigError(`${path}.role: must be one of ${ROLES.join(", ")}`);
+      if (o.groups !== undefined && !Array.isArray(o.groups)) throw new ConfigError(`${path}.groups: must be a list of group names`);
+      return {
+        name: text(o.name, `${path}.name`),
+        sha256,
+        role,
+        groups: (o.groups as unknown[] | undefined)?.map((g, j) => text(g, `${path}.groups[${j}]`)),
+      };
+    });
+  }
+  if (root.tls !== undefined) {
+    const t = section(root.tls, "tls", ["cert", "key", "client_ca"]);
+    config.tls = {
+      cert: text(t.cert, "tls.cert"),
+      key: text(t.key, "tls.key"),
+      clientCa: t.client_ca === undefined ? undefined : text(t.client_ca, "tls.client_ca"),
+    };
+  }
+  return config;
+}
+
+export const USAGE = `Usage: sr [--listen HOST:PORT] [--config FILE]
+
+Runs the Status/Report gRPC server with its embedded in-memory registry.
+
+  --listen HOST:PORT  gRPC address (default ${DEFAULT_LISTEN}; env SR_LISTEN; port 0 picks a free port)
+  --config FILE       YAML configuration (keys: listen, limits, watch, groups, auth, tls); flags override it
+  --help              show this help
+`;
+
+/** Flags override the config file, which overrides SR_LISTEN and the defaults. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
+  let parsed: ReturnType<typeof parseArgs<{ options: { listen: { type: "string" }; config: { type: "string" }; help: { type: "boolean" } } }>>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { listen: { type: "string" }, config: { type: "string" }, help: { type: "boolean" } },
+      strict: true,
+    });
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (parsed.values.help) return "help";
+  const config = defaultConfig();
+  if (env.SR_LISTEN) config.listen = env.SR_LISTEN;
+  if (parsed.values.config !== undefined) {
+    let source: string;
+    try {
+      source = readFileSync(parsed.values.config, "utf8");
+    } catch (error) {
+      throw new ConfigError(`--config: cannot read ${parsed.values.config}: ${(error as Error).message}`);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(source);
+    } catch (error) {
+      throw new ConfigError(`--config: ${parsed.values.config} is not valid YAML: ${(error as Error).message}`);
+    }
+    applyYaml(config, doc);
+  }
+  if (parsed.values.listen !== undefined) config.listen = parsed.values.listen;
+  return config;
+}

@@ -1,0 +1,39 @@
+import { MAIN } from "./names.js";
+import type { Registry } from "./registry.js";
+
+/** The server's own internal group, tracking its lifecycle like OpenSIPS's `core`. */
+export const CORE_GROUP = "core";
+export const CORE_REPORT_CAPACITY = 10;
+
+export const CoreState = {
+  NONE: -100,
+  TERMINATING: -2,
+  INITIALIZING: -1,
+  RUNNING: 1,
+} as const;
+
+const SERVER = { server: true };
+
+function set(registry: Registry, status: number, details: string, report?: string): void {
+  registry.setStatus({ group: CORE_GROUP, identifier: MAIN, status, details }, SERVER);
+  if (report !== undefined) registry.addReport({ group: CORE_GROUP, identifier: MAIN, text: report }, SERVER);
+}
+
+/** `core`/`main` at -100 (none): the registry exists, nothing else yet. */
+export function createCore(registry: Registry): void {
+  registry.registerInternalGroup({ group: CORE_GROUP, status: CoreState.NONE, reportCapacity: CORE_REPORT_CAPACITY });
+}
+
+export function coreInitializing(registry: Registry): void {
+  set(registry, CoreState.INITIALIZING, "initializing", "initializing");
+}
+
+/** Every listener is up. */
+export function coreRunning(registry: Registry): void {
+  set(registry, CoreState.RUNNING, "running", "initialization completed, ready now");
+}
+
+/** A graceful stop began. */
+export function coreShuttingDown(registry: Registry): void {
+  set(registry, CoreState.TERMINATING, "shutting down");
+}

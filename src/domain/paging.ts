@@ -1,0 +1,82 @@
+import { invalidArgument } from "./errors.js";
+
+export const DEFAULT_PAGE_SIZE = 1000;
+export const MAX_PAGE_SIZE = 10_000;
+/** A page ends before its estimated encoding passes this, keeping it under 1 MiB. */
+export const MAX_PAGE_BYTES = 1_000_000;
+
+/**
+ * Where the next page starts: just after the entry `(groupKey, identifierKey,
+ * sequence)`. `sequence` is the last report listed for ListReports (or -1 when
+ * the identifier was listed whole) and unused elsewhere. Keys are folded sort
+ * keys, so a token stays valid on any server holding the same registry and
+ * across removals of the entries it points at.
+ */
+export interface PagePosition {
+  groupKey: string;
+  identifierKey: string;
+  sequence: number;
+}
+
+/** What a token was issued for: a token only works for the request that produced it. */
+export interface PageScope {
+  list: "status" | "reports" | "identifiers";
+  groupKey: string;
+  identifierKey: string;
+}
+
+const VERSION = 1;
+
+export function resolvePageSize(pageSize: number): number {
+  if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument("page_size", "must not be negative");
+  if (pageSize === 0) return DEFAULT_PAGE_SIZE;
+  return Math.min(pageSize, MAX_PAGE_SIZE);
+}
+
+export function encodePageToken(scope: PageScope, pos: PagePosition): string {
+  const json = JSON.stringify([
+    VERSION,
+    scope.list,
+    scope.groupKey,
+    scope.identifierKey,
+    pos.groupKey,
+    pos.identifierKey,
+    pos.sequence,
+  ]);
+  return Buffer.from(json, "utf8").toString("base64url");
+}
+
+export function decodePageToken(token: string, scope: PageScope): PagePosition | undefined {
+  if (token === "") return undefined;
+  const malformed = () => invalidArgument("page_token", "is malformed (pass the next_page_token of a previous page unchanged)");
+  if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 2048) throw malformed();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+  } catch {
+    throw malformed();
+  }
+  if (
+    !Array.isArray(parsed) ||
+    parsed.length !== 7 ||
+    parsed[0] !== VERSION ||
+    !parsed.slice(1, 6).every((v) => typeof v === "string") ||
+    !Number.isSafeInteger(parsed[6]) ||
+    parsed[6] < -1
+  ) {
+    throw malformed();
+  }
+  const [, list, groupKey, identifierKey, posGroup, posIdentifier, sequence] = parsed as [
+    number,
+    string,
+    string,
+    string,
+    string,
+    string,
+    number,
+  ];
+  if (list !== scope.list || groupKey !== scope.groupKey || identifierKey !== scope.identifierKey) {
+    throw invalidArgument("page_token", "was issued for a different request (the list and its group and identifier must not change between pages)");
+  }
+  return { groupKey: posGroup, identifierKey: posIdentifier, sequence };
+}

@@ -1,0 +1,45 @@
+/** One report: its sequence grows by one per report within its identifier. */
+export interface ReportEntry {
+  readonly sequence: number;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+  readonly text: string;
+}
+
+/** A fixed-capacity FIFO of reports; when full, adding drops the oldest. */
+export class ReportRing {
+  private readonly slots: (ReportEntry | undefined)[];
+  private start = 0;
+  private count = 0;
+  private nextSequence = 1;
+
+  constructor(readonly capacity: number) {
+    this.slots = [];
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(text: string, time: number): ReportEntry {
+    const entry: ReportEntry = { sequence: this.nextSequence++, time, text };
+    if (this.count < this.capacity) {
+      this.slots[(this.start + this.count) % this.capacity] = entry;
+      this.count++;
+    } else {
+      this.slots[this.start] = entry;
+      this.start = (this.start + 1) % this.capacity;
+    }
+    return entry;
+  }
+
+  /** The reports with a sequence above `afterSequence`, oldest first. */
+  list(afterSequence = 0): ReportEntry[] {
+    const out: ReportEntry[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const entry = this.slots[(this.start + i) % this.capacity] as ReportEntry;
+      if (entry.sequence > afterSequence) out.push(entry);
+    }
+    return out;
+  }
+}

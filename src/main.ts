@@ -1,0 +1,44 @@
+import { startServer } from "./app.js";
+import { ConfigError, USAGE, loadConfig } from "./config.js";
+
+/** The server process: configuration, logging and signals (SPEC section 6). */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`sr: ${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (config === "help") {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config);
+  } catch (error) {
+    console.error(`sr: cannot start: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      console.log(`sr: ${signal} again, exiting now`);
+      process.exit(1);
+    }
+    signalled = true;
+    console.log(`sr: ${signal} received, shutting down (a second signal exits at once)`);
+    void server.stop().then(() => {
+      console.log("sr: stopped");
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+}
+
+void main();

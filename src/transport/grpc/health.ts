@@ -1,0 +1,174 @@
+import {
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+  status as grpcStatus,
+} from "@grpc/grpc-js";
+import {
+  HealthCheckRequest,
+  HealthCheckResponse_ServingStatus as Serving,
+  HealthService,
+  type HealthCheckResponse,
+  type HealthListRequest,
+  type HealthListResponse,
+} from "../../../clients/ts/gen/health/v1/health.js";
+import { SrError } from "../../domain/errors.js";
+import { ALL, MAIN, foldName } from "../../domain/names.js";
+import type { Registry } from "../../domain/registry.js";
+import { withStrictUtf8 } from "./codec.js";
+import type { CallGate } from "./service.js";
+import { toGrpcError } from "./status.js";
+
+/** The service names that mean the server itself (`core`/`main`). */
+export const SERVER_SERVICE_NAMES = ["", "sr.v1.StatusReportService"];
+export const HEALTH_LIST_LIMIT = 1000;
+
+/** What a health service name points at: a group aggregated, or one identifier. */
+interface Target {
+  group: string;
+  identifier: string;
+}
+
+/** `""` and the service's own name are core/main; `group` the group aggregated; `group/identifier` one identifier. */
+export function targetOf(service: string): Target {
+  if (SERVER_SERVICE_NAMES.includes(service)) return { group: "core", identifier: MAIN };
+  const slash = service.indexOf("/");
+  if (slash < 0) return { group: service, identifier: ALL };
+  return { group: service.slice(0, slash), identifier: service.slice(slash + 1) };
+}
+
+/** SERVING, NOT_SERVING, or undefined when the name is unknown (or not a valid name). */
+function servingOf(registry: Registry, target: Target): Serving | undefined {
+  try {
+    return registry.checkStatus(target).ready ? Serving.SERVING : Serving.NOT_SERVING;
+  } catch (error) {
+    if (error instanceof SrError && (error.kind === "not_found" || error.kind === "invalid_argument")) return undefined;
+    throw error;
+  }
+}
+
+export const healthDefinition = withStrictUtf8(HealthService, { check: HealthCheckRequest, watch: HealthCheckRequest });
+
+/**
+ * One health Watch stream. It holds at most one pending value: the latest
+ * serving status, written when the stream has drained and only when it differs
+ * from the last one sent, so a stuck reader costs nothing and never sees a repeat.
+ */
+class HealthWatch {
+  private lastSent: Serving | undefined;
+  private blocked = false;
+  private ended = false;
+  readonly groupKey: string;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>,
+    private readonly target: Target,
+  ) {
+    this.groupKey = foldName(target.group);
+  }
+
+  update(): void {
+    if (this.blocked || this.ended) return;
+    const serving = servingOf(this.registry, this.target) ?? Serving.SERVICE_UNKNOWN;
+    if (serving === this.lastSent) return;
+    this.lastSent = serving;
+    if (!this.call.write({ status: serving })) {
+      this.blocked = true;
+      this.call.once("drain", () => {
+        this.blocked = false;
+        this.update();
+      });
+    }
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.update();
+    this.ended = true;
+    this.call.end();
+  }
+}
+
+/** grpc.health.v1 answered from the registry (SPEC section 4). */
+export class HealthAdapter {
+  private readonly watches = new Set<HealthWatch>();
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly gate: CallGate,
+    private readonly maxWatches: number,
+  ) {
+    this.unsubscribe = registry.onChange((change) => {
+      for (const watch of this.watches) if (watch.groupKey === change.groupKey) watch.update();
+    });
+  }
+
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
+  /** Sends every watch its final status and ends it (graceful stop). */
+  endAll(): void {
+    for (const watch of this.watches) watch.end();
+    this.watches.clear();
+    this.unsubscribe();
+  }
+
+  implementation(): UntypedServiceImplementation {
+    const { registry, gate } = this;
+    return {
+      check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) => {
+        try {
+          gate.admit(call.metadata, undefined, true);
+          const serving = servingOf(registry, targetOf(call.request.service));
+          if (serving === undefined) {
+            callback({ code: grpcStatus.NOT_FOUND, details: `service '${call.request.service}': unknown group or identifier` });
+            return;
+          }
+          callback(null, { status: serving });
+        } catch (error) {
+          callback(toGrpcError(error));
+        }
+      },
+      watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+        try {
+          gate.admit(call.metadata, undefined, true);
+          if (this.watches.size >= this.maxWatches) {
+            throw new SrError("resource_exhausted", `limits.max_watchers: the server serves its maximum of ${this.maxWatches} health watch streams`);
+          }
+        } catch (error) {
+          call.emit("error", toGrpcError(error));
+          return;
+        }
+        const watch = new HealthWatch(registry, call, targetOf(call.request.service));
+        this.watches.add(watch);
+        const forget = () => this.watches.delete(watch);
+        call.on("cancelled", forget);
+        call.on("error", forget);
+        call.on("finish", forget);
+        watch.update();
+      },
+      list: (call: ServerUnaryCall<HealthListRequest, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) => {
+        try {
+          gate.admit(call.metadata, undefined, true);
+          const aggregates = registry.aggregates();
+          if (aggregates.length + 1 > HEALTH_LIST_LIMIT) {
+            throw new SrError("resource_exhausted", `health List answers at most ${HEALTH_LIST_LIMIT} services ("" and every group); this server has ${aggregates.length} groups`);
+          }
+          const statuses: Record<string, HealthCheckResponse> = {
+            "": { status: servingOf(registry, targetOf("")) ?? Serving.SERVICE_UNKNOWN },
+          };
+          for (const aggregate of aggregates) {
+            statuses[aggregate.group] = { status: aggregate.ready ? Serving.SERVING : Serving.NOT_SERVING };
+          }
+          callback(null, { statuses });
+        } catch (error) {
+          callback(toGrpcError(error));
+        }
+      },
+    };
+  }
+}

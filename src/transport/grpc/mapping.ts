@@ -1,0 +1,86 @@
+import type { Change, GroupReportsPage, StatusView } from "../../domain/registry.js";
+import type { ReportEntry } from "../../domain/report-ring.js";
+import type { WatchEvent } from "../../domain/watch-hub.js";
+import type {
+  GroupReports,
+  IdentifierStatus,
+  Report,
+  WatchStatusResponse,
+} from "../../../clients/ts/gen/sr/v1/sr.js";
+
+/** Domain values to the generated protobuf types (numbers become uint64 bigints). */
+export function toIdentifierStatus(view: StatusView): IdentifierStatus {
+  return {
+    group: view.group,
+    identifier: view.identifier,
+    status: view.status,
+    details: view.details,
+    ready: view.ready,
+    revision: BigInt(view.revision),
+    updateTime: new Date(view.updateTime),
+  };
+}
+
+export function toReport(entry: ReportEntry): Report {
+  return { sequence: BigInt(entry.sequence), time: new Date(entry.time), text: entry.text };
+}
+
+export function toGroupReports(page: GroupReportsPage): GroupReports {
+  return {
+    group: page.group,
+    identifiers: page.identifiers.map((i) => ({
+      identifier: i.identifier,
+      capacity: i.capacity,
+      reports: i.reports.map(toReport),
+    })),
+  };
+}
+
+function changeEvent(change: Change): WatchStatusResponse["event"] {
+  switch (change.kind) {
+    case "status":
+      return {
+        $case: "statusChanged",
+        value: {
+          group: change.group,
+          identifier: change.identifier,
+          status: change.status,
+          oldStatus: change.oldStatus,
+          details: change.details,
+          ready: change.status > 0,
+        },
+      };
+    case "report":
+      return {
+        $case: "reportAdded",
+        value: { group: change.group, identifier: change.identifier, report: toReport(change.report) },
+      };
+    case "registered":
+      return { $case: "registered", value: toIdentifierStatus(change.status) };
+    case "unregistered":
+      return { $case: "unregistered", value: { group: change.group, identifier: change.identifier } };
+  }
+}
+
+export function toWatchResponse(event: WatchEvent): WatchStatusResponse {
+  const revision = BigInt(event.revision);
+  switch (event.kind) {
+    case "snapshot":
+      return {
+        revision,
+        event: {
+          $case: "snapshot",
+          value: {
+            identifiers: event.identifiers.map(toIdentifierStatus),
+            resync: event.resync,
+            last: event.last,
+            reports: event.reports.map(toGroupReports),
+          },
+        },
+      };
+    case "change":
+      return { revision, event: changeEvent(event.change) };
+    case "progress":
+      return { revision, event: { $case: "progress", value: {} } };
+  }
+}

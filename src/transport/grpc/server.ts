@@ -1,0 +1,58 @@
+import { readFileSync } from "node:fs";
+import {
+  Server,
+  ServerCredentials,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+  status as grpcStatus,
+} from "@grpc/grpc-js";
+import type { TlsConfig } from "../../config.js";
+import type { Registry } from "../../domain/registry.js";
+import type { WatchHub } from "../../domain/watch-hub.js";
+import { HealthAdapter, healthDefinition } from "./health.js";
+import { addReflection } from "./reflection.js";
+import { type CallGate, statusReportDefinition, statusReportService } from "./service.js";
+
+export interface GrpcServerOptions {
+  maxReceiveMessageBytes: number;
+  maxHealthWatches: number;
+  tls?: TlsConfig | undefined;
+}
+
+/** Refuses any call of a wrapped service once a graceful stop began. */
+function refuseWhenStopping(gate: CallGate, impl: UntypedServiceImplementation): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(impl)) {
+    out[name] = ((call: ServerWritableStream<unknown, unknown>, callback?: (e: unknown) => void) => {
+      if (gate.stopping) {
+        const error = { code: grpcStatus.UNAVAILABLE, details: "the server is shutting down" };
+        if (callback) callback(error);
+        else call.emit("error", error);
+        return;
+      }
+      (handler as (...args: unknown[]) => void)(call, callback);
+    }) as never;
+  }
+  return out;
+}
+
+export function credentialsOf(tls: TlsConfig | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(
+    tls.clientCa ? readFileSync(tls.clientCa) : null,
+    [{ private_key: readFileSync(tls.key), cert_chain: readFileSync(tls.cert) }],
+    tls.clientCa !== undefined,
+  );
+}
+
+/** The grpc-js server with StatusReportService, grpc.health.v1 and reflection. */
+export function createGrpcServer(registry: Registry, hub: WatchHub, gate: CallGate, options: GrpcServerOptions) {
+  const server = new Server({
+    "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
+  });
+  server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
+  const health = new HealthAdapter(registry, gate, options.maxHealthWatches);
+  server.addService(healthDefinition, health.implementation());
+  addReflection(server, (impl) => refuseWhenStopping(gate, impl));
+  return { server, health };
+}

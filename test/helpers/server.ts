@@ -1,0 +1,15 @@
+import { type RunningServer, startServer as start } from "../../src/app.js";
+import { type ServerConfig, defaultConfig } from "../../src/config.js";
+
+export type TestServer = RunningServer;
+
+/**
+ * Starts an in-process server on an ephemeral loopback port. `tune` adjusts
+ * the default configuration (limits, watch options, groups, auth, tls).
+ */
+export async function startServer(tune: (config: ServerConfig) => void = () => {}): Promise<TestServer> {
+  const config = defaultConfig();
+  config.listen = "127.0.0.1:0";
+  tune(config);
+  return start(config, () => {});
+}
