@@ -63,6 +63,43 @@ export interface CallOpts {
   signal?: AbortSignal;
 }
 
+export interface WatchOpts extends CallOpts {
+  /** Reconnect and resume after a dropped stream (default true). */
+  resume?: boolean;
+  /** Called once a fresh snapshot (parts marked `resync`) replaced the state seen so far. */
+  onResync?: () => void;
+  /** Reconnection delays: doubled from `initialMs` up to `maxMs`, each jittered by ±50%. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+/** Initial metadata naming the registry instance behind a watch, so a resume never crosses registries. */
+export const REGISTRY_ID_HEADER = "sr-registry-id";
+
+/** Stream failures worth a reconnect: the connection or the server, not the request. */
+const RETRYABLE = new Set<number>([
+  status.OK,
+  status.CANCELLED,
+  status.UNKNOWN,
+  status.ABORTED,
+  status.INTERNAL,
+  status.UNAVAILABLE,
+  status.RESOURCE_EXHAUSTED,
+]);
+
+function backoff(attempt: number, settings = { initialMs: 100, maxMs: 5_000 }, signal?: AbortSignal): Promise<void> {
+  const base = Math.min(settings.maxMs, settings.initialMs * 2 ** (attempt - 1));
+  const delay = base * (0.5 + Math.random());
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, delay);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 interface MessageFns<T> {
   fromPartial(object: DeepPartial<T>): T;
 }
@@ -100,27 +137,97 @@ export class SrClient {
   addReport = this.unary<AddReportRequest, AddReportResponse>("addReport", AddReportRequest);
 
   /**
-   * Streams WatchStatus until `signal` aborts (the iteration then simply ends)
-   * or the stream fails (the iteration throws the gRPC error).
+   * Streams WatchStatus as one uninterrupted sequence until `signal` aborts
+   * (the iteration then simply ends).
+   *
+   * When the stream drops (connection lost, server restarting), it reconnects
+   * by itself with exponential backoff and jitter and resumes after the last
+   * revision it delivered, so nothing is missed or repeated. When resuming is
+   * impossible (the history no longer reaches back, or a different registry
+   * answers), it starts over with a fresh snapshot whose parts carry
+   * `resync: true`, and calls `onResync`: drop what you built and rebuild from
+   * that snapshot. Errors that retrying cannot fix (a bad request, a missing
+   * permission) end the iteration by throwing the gRPC error.
    */
-  async *watch(request: DeepPartial<WatchStatusRequest>, opts: CallOpts = {}): AsyncGenerator<WatchStatusResponse> {
+  async *watch(request: DeepPartial<WatchStatusRequest>, opts: WatchOpts = {}): AsyncGenerator<WatchStatusResponse> {
     const { signal } = opts;
-    if (signal?.aborted) return;
-    const call: ClientReadableStream<WatchStatusResponse> = this.raw.watchStatus(
-      WatchStatusRequest.fromPartial(request),
-      this.metadata(),
-      this.callOptions(opts),
-    );
-    const onAbort = () => call.cancel();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      for await (const message of call) yield message as WatchStatusResponse;
-    } catch (error) {
-      if (signal?.aborted && (error as ServiceError).code === status.CANCELLED) return;
-      throw error;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      call.cancel();
+    const resume = opts.resume ?? true;
+    const base = WatchStatusRequest.fromPartial(request);
+    let after = base.startRevision; // resume point: last revision fully delivered
+    let registryId: string | undefined;
+    let resync = false; // the next snapshot replaces what the caller saw
+    let inSnapshot = false;
+    let failures = 0;
+    while (!signal?.aborted) {
+      const call: ClientReadableStream<WatchStatusResponse> = this.raw.watchStatus(
+        { ...base, startRevision: after },
+        this.metadata(),
+        this.callOptions(opts),
+      );
+      let otherRegistry = false;
+      call.on("metadata", (metadata: Metadata) => {
+        const id = metadata.get(REGISTRY_ID_HEADER)[0];
+        if (typeof id !== "string") return;
+        if (registryId !== undefined && id !== registryId && after !== undefined) {
+          // Another registry (a restarted server): our revisions mean nothing there.
+          otherRegistry = true;
+          call.cancel();
+        }
+        registryId = id;
+      });
+      const onAbort = () => call.cancel();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      let failure: ServiceError | undefined;
+      try {
+        for await (const message of call as AsyncIterable<WatchStatusResponse>) {
+          failures = 0;
+          const event = message.event;
+          if (event?.$case === "snapshot") {
+            inSnapshot = !event.value.last;
+            if (resync) event.value.resync = true;
+            if (event.value.last) {
+              if (resync || event.value.resync) opts.onResync?.();
+              resync = false;
+              after = message.revision;
+            }
+          } else if (!inSnapshot) {
+            after = message.revision;
+          }
+          yield message;
+        }
+      } catch (error) {
+        failure = error as ServiceError;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+        call.cancel();
+      }
+      if (signal?.aborted) return;
+      if (otherRegistry) {
+        after = undefined;
+        resync = true;
+        continue;
+      }
+      if (!resume) {
+        if (failure) throw failure;
+        return;
+      }
+      if (failure && !RETRYABLE.has(failure.code)) {
+        const stale = failure.code === status.OUT_OF_RANGE || (failure.code === status.INVALID_ARGUMENT && /start_revision/.test(failure.details ?? ""));
+        // A resume point the server cannot serve (too old, or from another registry's future):
+        // start over from a fresh snapshot. Anything else is the caller's to fix.
+        if (!stale || after === undefined) throw failure;
+        after = undefined;
+        resync = true;
+        continue;
+      }
+      if (inSnapshot) {
+        // Dropped mid-snapshot: the parts seen so far are not a whole state.
+        inSnapshot = false;
+        after = undefined;
+        resync = true;
+      }
+      failures++;
+      await backoff(failures, opts.backoff, signal);
     }
   }
 

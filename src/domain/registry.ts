@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { SrError, invalidArgument } from "./errors.js";
 import {
   ALL,
@@ -205,6 +206,11 @@ export class Registry {
   private identifierCount = 0;
   private currentRevision = 0;
   private readonly listeners = new Set<ChangeListener>();
+  /**
+   * Names this registry instance: revisions only mean something within one
+   * registry, so a resuming watcher checks it still talks to the same one.
+   */
+  readonly id: string = randomUUID();
 
   constructor(
     readonly limits: RegistryLimits = DEFAULT_LIMITS,

@@ -1,9 +1,9 @@
-import type {
+import {
   Metadata,
-  ServerUnaryCall,
-  ServerWritableStream,
-  UntypedServiceImplementation,
-  sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
 } from "@grpc/grpc-js";
 import {
   AddReportRequest,
@@ -55,6 +55,9 @@ export class CallGate {
 }
 
 type Call<Req> = ServerUnaryCall<Req, unknown>;
+
+/** Initial metadata of WatchStatus naming the registry instance (see sr.proto). */
+export const REGISTRY_ID_HEADER = "sr-registry-id";
 
 /** Runs one unary handler: admission, the domain call, and error translation. */
 function unary<Req, Res>(
@@ -216,6 +219,9 @@ export function statusReportService(registry: Registry, hub: WatchHub, gate: Cal
         call.emit("error", toGrpcError(error));
         return;
       }
+      const metadata = new Metadata();
+      metadata.set(REGISTRY_ID_HEADER, registry.id);
+      call.sendMetadata(metadata);
       void pump(
         call,
         () => watcher.next(),

@@ -4353,7 +4353,9 @@ export const StatusReportServiceService = {
   /**
    * WatchStatus streams a snapshot (or the changes after `start_revision`) and
    * then every matching change, in revision order. Mirrors the OpenSIPS event
-   * `E_CORE_SR_STATUS_CHANGED`.
+   * `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
+   * `sr-registry-id` names the registry instance: revisions are only
+   * meaningful, and resuming only sound, against the same id.
    */
   watchStatus: {
     path: "/sr.v1.StatusReportService/WatchStatus" as const,
@@ -4424,7 +4426,9 @@ export interface StatusReportServiceServer extends UntypedServiceImplementation 
   /**
    * WatchStatus streams a snapshot (or the changes after `start_revision`) and
    * then every matching change, in revision order. Mirrors the OpenSIPS event
-   * `E_CORE_SR_STATUS_CHANGED`.
+   * `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
+   * `sr-registry-id` names the registry instance: revisions are only
+   * meaningful, and resuming only sound, against the same id.
    */
   watchStatus: handleServerStreamingCall<WatchStatusRequest, WatchStatusResponse>;
 }
@@ -4641,7 +4645,9 @@ export interface StatusReportServiceClient extends Client {
   /**
    * WatchStatus streams a snapshot (or the changes after `start_revision`) and
    * then every matching change, in revision order. Mirrors the OpenSIPS event
-   * `E_CORE_SR_STATUS_CHANGED`.
+   * `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
+   * `sr-registry-id` names the registry instance: revisions are only
+   * meaningful, and resuming only sound, against the same id.
    */
   watchStatus(request: WatchStatusRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchStatusResponse>;
   watchStatus(
