@@ -61,7 +61,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const gate = new CallGate(new AccessPolicy(config.tokens));
   const { server, health } = createGrpcServer(registry, hub, gate, {
     maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
-    maxHealthWatches: config.watch.maxWatchers,
+    healthWatchLimits: config.watch,
     tls: config.tls,
   });
   const port = await bind(server, config.listen, config);

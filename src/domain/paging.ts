@@ -8,7 +8,8 @@ export const MAX_PAGE_BYTES = 1_000_000;
 /**
  * Where the next page starts: just after the entry `(groupKey, identifierKey,
  * sequence)`. `sequence` is the last report listed for ListReports (or -1 when
- * the identifier was listed whole) and unused elsewhere. Keys are folded sort
+ * the identifier was listed whole) and unused elsewhere; -2 marks a group
+ * listed whole without identifiers. Keys are folded sort
  * keys, so a token stays valid on any server holding the same registry and
  * across removals of the entries it points at.
  */
@@ -49,7 +50,7 @@ export function encodePageToken(scope: PageScope, pos: PagePosition): string {
 export function decodePageToken(token: string, scope: PageScope): PagePosition | undefined {
   if (token === "") return undefined;
   const malformed = () => invalidArgument("page_token", "is malformed (pass the next_page_token of a previous page unchanged)");
-  if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 2048) throw malformed();
+  if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 16_384) throw malformed();
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
@@ -62,7 +63,7 @@ export function decodePageToken(token: string, scope: PageScope): PagePosition |
     parsed[0] !== VERSION ||
     !parsed.slice(1, 6).every((v) => typeof v === "string") ||
     !Number.isSafeInteger(parsed[6]) ||
-    parsed[6] < -1
+    parsed[6] < -2
   ) {
     throw malformed();
   }

@@ -166,6 +166,9 @@ export interface Selection {
   identifier?: string;
 }
 
+/** Page position of a group listed whole with no identifiers (see walk). */
+const GROUP_LISTED = -2;
+
 const byKey = (a: { key: string }, b: { key: string }) => compareCodePoints(a.key, b.key);
 const byIdentifierKey = (a: Identifier, b: Identifier) =>
   compareCodePoints(identifierSortKey(a.key), identifierSortKey(b.key));
@@ -458,6 +461,18 @@ export class Registry {
     let last: PagePosition | undefined;
     let more = false;
     outer: for (const [group, identifier] of this.walk(groupKey, identifierKey, start)) {
+      if (!identifier) {
+        // A group without identifiers: its header alone, one entry.
+        if (entries >= pageSize || bytes >= MAX_PAGE_BYTES) {
+          more = true;
+          break;
+        }
+        groups.push({ group: group.name, identifiers: [] });
+        bytes += 10 + utf8Length(group.name);
+        entries++;
+        last = { groupKey: group.key, identifierKey: "", sequence: GROUP_LISTED };
+        continue;
+      }
       const resumed = start?.groupKey === group.key && start.identifierKey === identifierSortKey(identifier.key);
       // The position's own identifier was listed whole (-1) or up to a sequence.
       if (resumed && start.sequence < 0) continue;
@@ -511,7 +526,7 @@ export class Registry {
       selection.identifier ? foldName(selection.identifier) : "",
       undefined,
     )) {
-      out.push(this.view(group, identifier));
+      if (identifier) out.push(this.view(group, identifier));
     }
     return out;
   }
@@ -670,25 +685,29 @@ export class Registry {
   /**
    * Every (group, identifier) in list order, restricted to one group and/or
    * identifier key when given, starting at `start` (inclusive of the position's
-   * own identifier, which ListReports may not have finished).
+   * own identifier, which ListReports may not have finished). A group without
+   * identifiers is yielded once with no identifier, so listings still show it.
    */
-  private *walk(groupKey: string, identifierKey: string, start: PagePosition | undefined): Generator<[Group, Identifier]> {
+  private *walk(groupKey: string, identifierKey: string, start: PagePosition | undefined): Generator<[Group, Identifier | undefined]> {
     const groups = groupKey ? [this.groups.get(groupKey)].filter((g): g is Group => g !== undefined) : this.orderedGroups();
     let gi = 0;
     if (start) gi = lowerBound(groups, (g) => compareCodePoints(g.key, start.groupKey) < 0);
     for (; gi < groups.length; gi++) {
       const group = groups[gi] as Group;
-      let identifiers: Identifier[];
+      const resumed = start !== undefined && group.key === start.groupKey;
+      if (resumed && start.sequence === GROUP_LISTED) continue;
       if (identifierKey) {
         const one = group.identifiers.get(identifierKey);
-        identifiers = one ? [one] : [];
-      } else {
-        identifiers = this.orderedIdentifiers(group);
+        if (one) yield [group, one];
+        continue;
+      }
+      const identifiers = this.orderedIdentifiers(group);
+      if (identifiers.length === 0) {
+        if (!resumed) yield [group, undefined];
+        continue;
       }
       let ii = 0;
-      if (start && group.key === start.groupKey) {
-        ii = lowerBound(identifiers, (i) => compareCodePoints(identifierSortKey(i.key), start.identifierKey) < 0);
-      }
+      if (resumed) ii = lowerBound(identifiers, (i) => compareCodePoints(identifierSortKey(i.key), start.identifierKey) < 0);
       for (; ii < identifiers.length; ii++) yield [group, identifiers[ii] as Identifier];
     }
   }
@@ -708,8 +727,10 @@ export class Registry {
     let last: PagePosition | undefined;
     let more = false;
     for (const [group, identifier] of this.walk(scope.groupKey, "", start)) {
-      const position = { groupKey: group.key, identifierKey: identifierSortKey(identifier.key), sequence: -1 };
-      if (start && start.groupKey === position.groupKey && start.identifierKey === position.identifierKey) continue;
+      const position = identifier
+        ? { groupKey: group.key, identifierKey: identifierSortKey(identifier.key), sequence: -1 }
+        : { groupKey: group.key, identifierKey: "", sequence: GROUP_LISTED };
+      if (identifier && start && start.groupKey === position.groupKey && start.identifierKey === position.identifierKey) continue;
       if (entries >= pageSize || bytes >= MAX_PAGE_BYTES) {
         more = true;
         break;
@@ -720,8 +741,8 @@ export class Registry {
         groups.push(page);
         bytes += 10 + utf8Length(group.name);
       }
-      bytes += add(page, group, identifier);
-      entries++;
+      if (identifier) bytes += add(page, group, identifier);
+      entries++; // an identifier, or an empty group's header
       last = position;
     }
     return { groups, revision: this.currentRevision, nextPageToken: more && last ? encodePageToken(scope, last) : "" };

@@ -96,10 +96,12 @@ export class HealthAdapter {
   private readonly watches = new Set<HealthWatch>();
   private readonly unsubscribe: () => void;
 
+  private readonly perConnection = new Map<string, number>();
+
   constructor(
     private readonly registry: Registry,
     private readonly gate: CallGate,
-    private readonly maxWatches: number,
+    private readonly limits: { maxWatchers: number; maxWatchersPerConnection: number },
   ) {
     this.unsubscribe = registry.onChange((change) => {
       for (const watch of this.watches) if (watch.groupKey === change.groupKey) watch.update();
@@ -114,6 +116,7 @@ export class HealthAdapter {
   endAll(): void {
     for (const watch of this.watches) watch.end();
     this.watches.clear();
+    this.perConnection.clear();
     this.unsubscribe();
   }
 
@@ -136,16 +139,30 @@ export class HealthAdapter {
       watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
         try {
           gate.admit(call.metadata, undefined, true);
-          if (this.watches.size >= this.maxWatches) {
-            throw new SrError("resource_exhausted", `limits.max_watchers: the server serves its maximum of ${this.maxWatches} health watch streams`);
+          const { maxWatchers, maxWatchersPerConnection } = this.limits;
+          if (this.watches.size >= maxWatchers) {
+            throw new SrError("resource_exhausted", `limits.max_watchers: the server serves its maximum of ${maxWatchers} health watch streams`);
+          }
+          if ((this.perConnection.get(call.getPeer()) ?? 0) >= maxWatchersPerConnection) {
+            throw new SrError(
+              "resource_exhausted",
+              `limits.max_watchers_per_connection: this connection holds its maximum of ${maxWatchersPerConnection} health watch streams`,
+            );
           }
         } catch (error) {
           call.emit("error", toGrpcError(error));
           return;
         }
+        const peer = call.getPeer();
         const watch = new HealthWatch(registry, call, targetOf(call.request.service));
         this.watches.add(watch);
-        const forget = () => this.watches.delete(watch);
+        this.perConnection.set(peer, (this.perConnection.get(peer) ?? 0) + 1);
+        const forget = () => {
+          if (!this.watches.delete(watch)) return;
+          const left = (this.perConnection.get(peer) ?? 1) - 1;
+          if (left > 0) this.perConnection.set(peer, left);
+          else this.perConnection.delete(peer);
+        };
         call.on("cancelled", forget);
         call.on("error", forget);
         call.on("finish", forget);

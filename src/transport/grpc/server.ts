@@ -15,7 +15,7 @@ import { type CallGate, statusReportDefinition, statusReportService } from "./se
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
-  maxHealthWatches: number;
+  healthWatchLimits: { maxWatchers: number; maxWatchersPerConnection: number };
   tls?: TlsConfig | undefined;
 }
 
@@ -51,7 +51,7 @@ export function createGrpcServer(registry: Registry, hub: WatchHub, gate: CallGa
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
   });
   server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
-  const health = new HealthAdapter(registry, gate, options.maxHealthWatches);
+  const health = new HealthAdapter(registry, gate, options.healthWatchLimits);
   server.addService(healthDefinition, health.implementation());
   addReflection(server, (impl) => refuseWhenStopping(gate, impl));
   return { server, health };
