@@ -75,7 +75,10 @@ export interface WatchOpts extends CallOpts {
 /** Initial metadata naming the registry instance behind a watch, so a resume never crosses registries. */
 export const REGISTRY_ID_HEADER = "sr-registry-id";
 
-/** Stream failures worth a reconnect: the connection or the server, not the request. */
+/**
+ * Stream failures worth a reconnect: the connection or the server, not the
+ * request. RESOURCE_EXHAUSTED (a watcher limit) is surfaced, not waited out.
+ */
 const RETRYABLE = new Set<number>([
   status.OK,
   status.CANCELLED,
@@ -83,7 +86,6 @@ const RETRYABLE = new Set<number>([
   status.ABORTED,
   status.INTERNAL,
   status.UNAVAILABLE,
-  status.RESOURCE_EXHAUSTED,
 ]);
 
 function backoff(attempt: number, settings = { initialMs: 100, maxMs: 5_000 }, signal?: AbortSignal): Promise<void> {
