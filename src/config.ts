@@ -72,15 +72,31 @@ function text(value: unknown, path: string): string {
   return value;
 }
 
-/** A duration: a number of seconds, or a string such as "30s", "500ms", "2m". */
+/** A duration: a number of seconds, or a string such as "30s", "500ms", "2m"; at least 1 ms. */
 export function durationMs(value: unknown, path: string): number {
-  if (typeof value === "number" && value > 0) return Math.round(value * 1000);
+  let ms: number;
   const match = typeof value === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim()) : null;
-  if (!match) throw new ConfigError(`${path}: must be a positive duration such as 30, "30s", "500ms" or "2m"`);
-  const n = Number(match[1]);
-  const ms = match[2] === "ms" ? n : match[2] === "s" ? n * 1000 : n * 60_000;
-  if (ms <= 0) throw new ConfigError(`${path}: must be positive`);
-  return Math.round(ms);
+  if (typeof value === "number" && Number.isFinite(value)) {
+    ms = Math.round(value * 1000);
+  } else if (match) {
+    const n = Number(match[1]);
+    ms = Math.round(match[2] === "ms" ? n : match[2] === "s" ? n * 1000 : n * 60_000);
+  } else {
+    throw new ConfigError(`${path}: must be a positive duration such as 30, "30s", "500ms" or "2m"`);
+  }
+  if (ms < 1) throw new ConfigError(`${path}: must be at least 1ms`);
+  return ms;
+}
+
+const LISTEN = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/;
+
+/** HOST:PORT (IPv6 hosts in brackets), port 0..65535 (0 picks a free one). */
+export function checkListen(value: string, source: string): string {
+  const match = LISTEN.exec(value);
+  if (!match || Number(match[2]) > 65535) {
+    throw new ConfigError(`${source}: must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:50051 (got '${value}')`);
+  }
+  return value;
 }
 
 function identifierOf(value: unknown, path: string, extra: readonly string[] = []): IdentifierConfig {
@@ -99,7 +115,7 @@ const ROLES: readonly Role[] = ["read", "write", "admin"];
 export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
   if (doc === null || doc === undefined) return config;
   const root = section(doc, "config", ["listen", "limits", "watch", "groups", "auth", "tls"]);
-  if (root.listen !== undefined) config.listen = text(root.listen, "listen");
+  if (root.listen !== undefined) config.listen = checkListen(text(root.listen, "listen"), "listen");
   if (root.limits !== undefined) {
     const l = section(root.limits, "limits", [
       "max_groups",
@@ -194,7 +210,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   }
   if (parsed.values.help) return "help";
   const config = defaultConfig();
-  if (env.SR_LISTEN) config.listen = env.SR_LISTEN;
+  if (env.SR_LISTEN) config.listen = checkListen(env.SR_LISTEN, "SR_LISTEN");
   if (parsed.values.config !== undefined) {
     let source: string;
     try {
@@ -210,6 +226,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     }
     applyYaml(config, doc);
   }
-  if (parsed.values.listen !== undefined) config.listen = parsed.values.listen;
+  if (parsed.values.listen !== undefined) config.listen = checkListen(parsed.values.listen, "--listen");
   return config;
 }

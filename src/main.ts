@@ -21,8 +21,9 @@ async function main(): Promise<void> {
   try {
     server = await startServer(config);
   } catch (error) {
+    // A configuration the registry refuses (groups) is a usage error like any other: exit 2.
     console.error(`sr: cannot start: ${(error as Error).message}`);
-    process.exit(1);
+    process.exit(error instanceof ConfigError ? 2 : 1);
   }
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {

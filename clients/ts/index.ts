@@ -110,6 +110,9 @@ export class SrClient {
   /** The generated grpc-js client, for anything the wrapper does not cover. */
   readonly raw: StatusReportServiceClient;
   private readonly token: string | undefined;
+  /** Open watch calls: grpc-js lets calls outlive close(), so close() cancels them. */
+  private readonly watches = new Set<ClientReadableStream<WatchStatusResponse>>();
+  private closed = false;
 
   constructor(address: string, options: SrClientOptions = {}) {
     this.raw = new StatusReportServiceClient(
@@ -160,12 +163,13 @@ export class SrClient {
     let resync = false; // the next snapshot replaces what the caller saw
     let inSnapshot = false;
     let failures = 0;
-    while (!signal?.aborted) {
+    while (!signal?.aborted && !this.closed) {
       const call: ClientReadableStream<WatchStatusResponse> = this.raw.watchStatus(
         { ...base, startRevision: after },
         this.metadata(),
         this.callOptions(opts),
       );
+      this.watches.add(call);
       let otherRegistry = false;
       call.on("metadata", (metadata: Metadata) => {
         const id = metadata.get(REGISTRY_ID_HEADER)[0];
@@ -201,9 +205,10 @@ export class SrClient {
         failure = error as ServiceError;
       } finally {
         signal?.removeEventListener("abort", onAbort);
+        this.watches.delete(call);
         call.cancel();
       }
-      if (signal?.aborted) return;
+      if (signal?.aborted || this.closed) return;
       if (otherRegistry) {
         after = undefined;
         resync = true;
@@ -233,7 +238,11 @@ export class SrClient {
     }
   }
 
+  /** Closes the channel, ending every watch of this client (their iterations simply end). */
   close(): void {
+    this.closed = true;
+    for (const call of this.watches) call.cancel();
+    this.watches.clear();
     this.raw.close();
   }
 

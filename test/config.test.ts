@@ -1,0 +1,334 @@
+// The server's configuration (SPEC sections 5 and 6): flags, SR_LISTEN and the
+// YAML file, as src/config.ts reads them.
+import { afterAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, type ServerConfig, applyYaml, defaultConfig, durationMs, loadConfig } from "../src/config.js";
+import { removeTempFiles, writeTempFile } from "./helpers/process.js";
+
+afterAll(removeTempFiles);
+
+const MiB = 1024 * 1024;
+
+/** The configuration a YAML text gives on top of the defaults. */
+const fromYaml = (yaml: string): ServerConfig => applyYaml(defaultConfig(), parseYaml(yaml));
+
+function load(argv: string[], env: NodeJS.ProcessEnv = {}): ServerConfig {
+  const config = loadConfig(argv, env);
+  if (config === "help") throw new Error("unexpected help");
+  return config;
+}
+
+/** The ConfigError `run` throws (fails when it throws nothing or something else). */
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw new Error(`expected a ConfigError, got ${String(error)}`);
+  }
+  throw new Error("expected a ConfigError, nothing was thrown");
+}
+
+describe("defaults (SPEC section 5)", () => {
+  it("listens on 127.0.0.1:50051 with the documented limits, and declares nothing", () => {
+    const config = load([]);
+    expect(config.listen).toBe("127.0.0.1:50051");
+    expect(config.limits).toEqual({
+      maxGroups: 10_000,
+      maxIdentifiersPerGroup: 10_000,
+      maxIdentifiers: 100_000,
+      maxReceiveMessageBytes: 4 * MiB,
+      gracePeriodMs: 10_000,
+    });
+    expect(config.watch).toEqual({
+      history: 10_000,
+      budgetMessages: 1_000,
+      budgetBytes: 4 * MiB,
+      progressIntervalMs: 30_000,
+      maxWatchers: 10_000,
+      maxWatchersPerConnection: 1_000,
+    });
+    expect(config.groups).toEqual([]);
+    expect(config.tokens).toEqual([]);
+    expect(config.tls).toBeUndefined();
+  });
+
+  it("an empty YAML file changes nothing", () => {
+    const file = writeTempFile("empty.yaml", "");
+    expect(load(["--config", file])).toEqual(defaultConfig());
+  });
+
+  it("each call gets its own defaults (changing one config does not change the next)", () => {
+    const first = defaultConfig();
+    first.limits.maxGroups = 1;
+    first.watch.history = 1;
+    expect(defaultConfig().limits.maxGroups).toBe(10_000);
+    expect(defaultConfig().watch.history).toBe(10_000);
+  });
+
+  it("--help asks for the usage", () => {
+    expect(loadConfig(["--help"], {})).toBe("help");
+  });
+});
+
+describe("where the address comes from", () => {
+  const file = () => writeTempFile("listen.yaml", "listen: 127.0.0.3:7003\n");
+
+  it("SR_LISTEN replaces the default", () => {
+    expect(load([], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.2:7002");
+  });
+
+  it("--config overrides SR_LISTEN", () => {
+    expect(load(["--config", file()], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.3:7003");
+  });
+
+  it("--listen overrides --config and SR_LISTEN, wherever it appears", () => {
+    const f = file();
+    expect(load(["--listen", "127.0.0.1:7001", "--config", f], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.1:7001");
+    expect(load(["--config", f, "--listen=127.0.0.1:7001"], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.1:7001");
+  });
+
+  it("an empty SR_LISTEN is ignored", () => {
+    expect(load([], { SR_LISTEN: "" }).listen).toBe("127.0.0.1:50051");
+  });
+
+  it.each([
+    ["a host without a port", "127.0.0.1"],
+    ["a port out of range", "127.0.0.1:70000"],
+    ["a port that is not a number", "127.0.0.1:http"],
+  ])("%s is refused when the configuration is read, naming where it came from", (_what, value) => {
+    expect(configError(() => load(["--listen", value])).message).toMatch(/--listen|listen/);
+    expect(configError(() => load([], { SR_LISTEN: value })).message).toMatch(/SR_LISTEN/);
+    const yaml = writeTempFile("bad-listen.yaml", `listen: "${value}"\n`);
+    expect(configError(() => load(["--config", yaml])).message).toMatch(/listen/);
+  });
+
+  it("accepts HOST:PORT forms a user would write (IPv4, name, bracketed IPv6, port 0)", () => {
+    for (const value of ["0.0.0.0:50051", "localhost:0", "[::1]:50051", "[::]:0"]) {
+      expect(load(["--listen", value]).listen).toBe(value);
+    }
+  });
+});
+
+describe("flags and files that cannot be used", () => {
+  it("an unknown flag is refused naming it", () => {
+    expect(configError(() => load(["--lisen", "x:1"])).message).toMatch(/--lisen|lisen/);
+  });
+
+  it("a missing --config file is refused naming the file", () => {
+    const message = configError(() => load(["--config", "/nonexistent/sr.yaml"])).message;
+    expect(message).toMatch(/--config/);
+    expect(message).toMatch(/\/nonexistent\/sr\.yaml/);
+  });
+
+  it("a file that is not YAML is refused naming the file", () => {
+    const file = writeTempFile("broken.yaml", "limits: [unclosed\n");
+    const message = configError(() => load(["--config", file])).message;
+    expect(message).toMatch(/not valid YAML/);
+    expect(message).toContain(file);
+  });
+
+  it("a document that is not a mapping is refused", () => {
+    expect(configError(() => fromYaml("- listen\n- limits\n")).message).toMatch(/must be a mapping/);
+  });
+});
+
+describe("every key of SPEC section 6", () => {
+  it("listen", () => {
+    expect(fromYaml("listen: 0.0.0.0:6000").listen).toBe("0.0.0.0:6000");
+  });
+
+  it("limits.*", () => {
+    const config = fromYaml(`
+limits:
+  max_groups: 3
+  max_identifiers_per_group: 4
+  max_identifiers: 5
+  max_watchers_per_connection: 6
+  max_watchers: 7
+  max_receive_message_bytes: 65536
+  grace_period: 2s
+`);
+    expect(config.limits).toEqual({
+      maxGroups: 3,
+      maxIdentifiersPerGroup: 4,
+      maxIdentifiers: 5,
+      maxReceiveMessageBytes: 65_536,
+      gracePeriodMs: 2_000,
+    });
+    expect(config.watch.maxWatchersPerConnection).toBe(6);
+    expect(config.watch.maxWatchers).toBe(7);
+  });
+
+  it("watch.*", () => {
+    const config = fromYaml(`
+watch:
+  history: 50
+  progress_interval: 500ms
+  budget_messages: 20
+  budget_bytes: 65536
+`);
+    expect(config.watch).toMatchObject({ history: 50, progressIntervalMs: 500, budgetMessages: 20, budgetBytes: 65_536 });
+  });
+
+  it("keys left out keep their defaults", () => {
+    const config = fromYaml("limits:\n  max_groups: 3\nwatch:\n  history: 5\n");
+    expect(config.limits.maxIdentifiers).toBe(100_000);
+    expect(config.limits.gracePeriodMs).toBe(10_000);
+    expect(config.watch.progressIntervalMs).toBe(30_000);
+    expect(config.watch.budgetMessages).toBe(1_000);
+  });
+
+  it("groups with their identifiers (every field optional but the name)", () => {
+    const config = fromYaml(`
+groups:
+  - name: billing
+    status: -1
+    details: warming up
+    report_capacity: 10
+    identifiers:
+      - name: db
+        status: 2
+        details: ""
+        report_capacity: 0
+      - name: cache
+  - name: bare
+`);
+    expect(config.groups).toEqual([
+      {
+        name: "billing",
+        status: -1,
+        details: "warming up",
+        reportCapacity: 10,
+        identifiers: [
+          { name: "db", status: 2, details: "", reportCapacity: 0 },
+          { name: "cache", status: undefined, details: undefined, reportCapacity: undefined },
+        ],
+      },
+      { name: "bare", status: undefined, details: undefined, reportCapacity: undefined, identifiers: [] },
+    ]);
+  });
+
+  it("auth.tokens", () => {
+    const sha = "a".repeat(64);
+    const config = fromYaml(`
+auth:
+  tokens:
+    - name: ci
+      sha256: ${sha}
+      role: write
+      groups: [billing, Shipping]
+    - name: ops
+      sha256: ${"B".repeat(64)}
+      role: admin
+`);
+    expect(config.tokens).toEqual([
+      { name: "ci", sha256: sha, role: "write", groups: ["billing", "Shipping"] },
+      { name: "ops", sha256: "B".repeat(64), role: "admin", groups: undefined },
+    ]);
+  });
+
+  it("tls", () => {
+    expect(fromYaml("tls:\n  cert: /etc/sr/cert.pem\n  key: /etc/sr/key.pem\n").tls).toEqual({
+      cert: "/etc/sr/cert.pem",
+      key: "/etc/sr/key.pem",
+      clientCa: undefined,
+    });
+    expect(fromYaml("tls:\n  cert: c.pem\n  key: k.pem\n  client_ca: ca.pem\n").tls).toEqual({ cert: "c.pem", key: "k.pem", clientCa: "ca.pem" });
+  });
+
+  it("a file passed with --config is applied as a whole", () => {
+    const file = writeTempFile(
+      "full.yaml",
+      "listen: 127.0.0.1:0\nlimits:\n  max_groups: 2\nwatch:\n  progress_interval: 1\ngroups:\n  - name: g\n",
+    );
+    const config = load(["--config", file]);
+    expect(config.listen).toBe("127.0.0.1:0");
+    expect(config.limits.maxGroups).toBe(2);
+    expect(config.watch.progressIntervalMs).toBe(1_000);
+    expect(config.groups.map((g) => g.name)).toEqual(["g"]);
+  });
+});
+
+describe("durations", () => {
+  it.each<[unknown, number]>([
+    ["30s", 30_000],
+    ["500ms", 500],
+    ["2m", 120_000],
+    ["1.5s", 1_500],
+    [2, 2_000],
+    [0.25, 250],
+  ])("%j is %d ms", (value, ms) => {
+    expect(durationMs(value, "watch.progress_interval")).toBe(ms);
+    expect(fromYaml(`limits:\n  grace_period: ${JSON.stringify(value)}\n`).limits.gracePeriodMs).toBe(ms);
+  });
+
+  it.each<[string, unknown]>([
+    ["zero", 0],
+    ["negative", -1],
+    ["zero with a unit", "0s"],
+    ["no unit on a string", "30"],
+    ["an unknown unit", "1h"],
+    ["words", "soon"],
+    ["a list", [1]],
+  ])("%s is refused naming the key", (_what, value) => {
+    expect(configError(() => fromYaml(`watch:\n  progress_interval: ${JSON.stringify(value)}\n`)).message).toMatch(
+      /^watch\.progress_interval: /,
+    );
+  });
+
+  it("a duration that rounds to 0 ms is refused (it would mean no wait at all)", () => {
+    for (const value of [0.0001, "0.1ms"]) {
+      expect(() => durationMs(value, "limits.grace_period"), JSON.stringify(value)).toThrow(/limits\.grace_period/);
+    }
+  });
+});
+
+describe("unknown keys and bad values are refused, naming the key", () => {
+  it.each<[string, string, RegExp]>([
+    ["an unknown top-level key", "lisen: 127.0.0.1:1\n", /lisen: unknown key/],
+    ["an unknown limits key", "limits:\n  max_group: 3\n", /limits\.max_group: unknown key/],
+    ["an unknown watch key", "watch:\n  progress: 1s\n", /watch\.progress: unknown key/],
+    ["an unknown group key", "groups:\n  - name: g\n    capacity: 3\n", /groups\[0\]\.capacity: unknown key/],
+    [
+      "an unknown identifier key",
+      "groups:\n  - name: g\n    identifiers:\n      - name: i\n        state: 1\n",
+      /groups\[0\]\.identifiers\[0\]\.state: unknown key/,
+    ],
+    ["an unknown token key", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: read\n      secret: x\n`, /auth\.tokens\[0\]\.secret: unknown key/],
+    ["an unknown tls key", "tls:\n  cert: c\n  key: k\n  ca: x\n", /tls\.ca: unknown key/],
+    ["listen that is not a string", "listen: 8080\n", /^listen: /],
+    ["limits that is not a mapping", "limits: 3\n", /^limits: must be a mapping/],
+    ["max_groups zero", "limits:\n  max_groups: 0\n", /^limits\.max_groups: /],
+    ["max_groups not an integer", "limits:\n  max_groups: 1.5\n", /^limits\.max_groups: /],
+    ["max_groups as text", "limits:\n  max_groups: ten\n", /^limits\.max_groups: /],
+    ["max_identifiers_per_group negative", "limits:\n  max_identifiers_per_group: -1\n", /^limits\.max_identifiers_per_group: /],
+    ["max_identifiers zero", "limits:\n  max_identifiers: 0\n", /^limits\.max_identifiers: /],
+    ["max_watchers zero", "limits:\n  max_watchers: 0\n", /^limits\.max_watchers: /],
+    ["max_watchers_per_connection zero", "limits:\n  max_watchers_per_connection: 0\n", /^limits\.max_watchers_per_connection: /],
+    ["max_receive_message_bytes tiny", "limits:\n  max_receive_message_bytes: 10\n", /^limits\.max_receive_message_bytes: /],
+    ["grace_period words", "limits:\n  grace_period: later\n", /^limits\.grace_period: /],
+    ["history negative", "watch:\n  history: -1\n", /^watch\.history: /],
+    ["budget_messages zero", "watch:\n  budget_messages: 0\n", /^watch\.budget_messages: /],
+    ["budget_bytes tiny", "watch:\n  budget_bytes: 100\n", /^watch\.budget_bytes: /],
+    ["groups that is not a list", "groups:\n  name: g\n", /^groups: must be a list/],
+    ["a group without a name", "groups:\n  - status: 1\n", /^groups\[0\]\.name: /],
+    ["a group status that is not an integer", "groups:\n  - name: g\n    status: up\n", /^groups\[0\]\.status: /],
+    ["a status beyond 32 bits", "groups:\n  - name: g\n    status: 4294967296\n", /^groups\[0\]\.status: /],
+    ["a report_capacity over 32767", "groups:\n  - name: g\n    report_capacity: 32768\n", /^groups\[0\]\.report_capacity: /],
+    ["identifiers that is not a list", "groups:\n  - name: g\n    identifiers: db\n", /^groups\[0\]\.identifiers: must be a list/],
+    ["an identifier details that is not text", "groups:\n  - name: g\n    identifiers:\n      - name: i\n        details: [1]\n", /^groups\[0\]\.identifiers\[0\]\.details: /],
+    ["auth without tokens", "auth: {}\n", /^auth\.tokens: /],
+    ["a token sha256 that is not 64 hex digits", "auth:\n  tokens:\n    - name: t\n      sha256: abc\n      role: read\n", /^auth\.tokens\[0\]\.sha256: /],
+    ["a token role that does not exist", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: root\n`, /^auth\.tokens\[0\]\.role: /],
+    ["token groups that is not a list", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: write\n      groups: billing\n`, /^auth\.tokens\[0\]\.groups: /],
+    ["tls without a key", "tls:\n  cert: c.pem\n", /^tls\.key: /],
+  ])("%s", (_what, yaml, message) => {
+    expect(configError(() => fromYaml(yaml)).message).toMatch(message);
+  });
+
+  it("a bad value in a --config file is refused the same way", () => {
+    const file = writeTempFile("bad.yaml", "limits:\n  max_groups: -5\n");
+    expect(configError(() => load(["--config", file])).message).toMatch(/^limits\.max_groups: /);
+  });
+});
