@@ -6,6 +6,7 @@
 import { type ServiceError, status as Code } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SrClient, type WatchStatusResponse } from "../../clients/ts/index.js";
+import { failsWithoutChange, revisionOf, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 let srv: TestServer;
@@ -34,16 +35,11 @@ afterEach(async () => {
   for (const g of listed.groups) if (!g.internal) await c.unregisterGroup({ group: g.group });
 });
 
-let counter = 0;
-const uniq = (prefix: string) => `${prefix}-${++counter}`;
+const uniq = uniqueNames();
 
-const revision = async () => (await c.getStatus({ group: "core" })).revision;
+const revision = () => revisionOf(c);
 
-async function fails(call: () => Promise<unknown>, code: Code, message: RegExp): Promise<void> {
-  const before = await revision();
-  await expect(call()).rejects.toMatchObject({ code, details: expect.stringMatching(message) });
-  expect(await revision(), "a failed call must not change the revision").toBe(before);
-}
+const fails = (call: () => Promise<unknown>, code: Code, message: RegExp) => failsWithoutChange(c, call, code, message);
 
 describe("count limits", () => {
   it("max_groups counts core: the 5th group is RESOURCE_EXHAUSTED naming the limit", async () => {

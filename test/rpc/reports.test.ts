@@ -6,6 +6,7 @@
 import { status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SrClient } from "../../clients/ts/index.js";
+import { failsWithoutChange, revisionOf, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 let srv: TestServer;
@@ -21,16 +22,11 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-let counter = 0;
-const uniq = (prefix: string) => `${prefix}-${++counter}`;
+const uniq = uniqueNames();
 
-const revision = async () => (await c.getStatus({ group: "core" })).revision;
+const revision = () => revisionOf(c);
 
-async function fails(call: () => Promise<unknown>, code: Code, message: RegExp): Promise<void> {
-  const before = await revision();
-  await expect(call()).rejects.toMatchObject({ code, details: expect.stringMatching(message) });
-  expect(await revision(), "a failed call must not change the revision").toBe(before);
-}
+const fails = (call: () => Promise<unknown>, code: Code, message: RegExp) => failsWithoutChange(c, call, code, message);
 
 async function group(prefix: string, reportCapacity?: number): Promise<string> {
   const g = uniq(prefix);

@@ -6,6 +6,7 @@
 import { status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SrClient } from "../../clients/ts/index.js";
+import { failsWithoutChange, revisionOf, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 let srv: TestServer;
@@ -21,19 +22,11 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-let counter = 0;
-/** A group name no other test uses. */
-const uniq = (prefix: string) => `${prefix}-${++counter}`;
+const uniq = uniqueNames();
 
-/** The registry-wide revision, as a reader sees it. */
-const revision = async () => (await c.getStatus({ group: "core" })).revision;
+const revision = () => revisionOf(c);
 
-/** Expects `call` to fail with `code` and a message matching `message`, changing nothing. */
-async function fails(call: () => Promise<unknown>, code: Code, message: RegExp): Promise<void> {
-  const before = await revision();
-  await expect(call()).rejects.toMatchObject({ code, details: expect.stringMatching(message) });
-  expect(await revision(), "a failed call must not change the revision").toBe(before);
-}
+const fails = (call: () => Promise<unknown>, code: Code, message: RegExp) => failsWithoutChange(c, call, code, message);
 
 async function group(prefix: string, extra: { status?: number; details?: string; reportCapacity?: number } = {}) {
   const name = uniq(prefix);

@@ -6,6 +6,7 @@
 import { type ClientReadableStream, type ServiceError, status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SrClient, WatchStatusRequest, type WatchStatusResponse } from "../../clients/ts/index.js";
+import { revisionOf, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 const HISTORY = 5;
@@ -27,10 +28,9 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-let counter = 0;
-const uniq = (prefix: string) => `${prefix}-${++counter}`;
+const uniq = uniqueNames();
 
-const revision = async () => (await c.getStatus({ group: "core" })).revision;
+const revision = () => revisionOf(c);
 
 /** A watch as a pull-based reader of its messages (no retrying, unlike SrClient.watch). */
 function open(request: Partial<WatchStatusRequest>) {

@@ -7,6 +7,7 @@
 import { Client, type ServiceError, credentials, status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetStatusResponse, RegisterGroupResponse, SrClient } from "../../clients/ts/index.js";
+import { revisionOf, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 let srv: TestServer;
@@ -25,10 +26,9 @@ afterAll(async () => {
   await srv?.stop();
 });
 
-let counter = 0;
-const uniq = (prefix: string) => `${prefix}-${++counter}`;
+const uniq = uniqueNames();
 
-const revision = async () => (await c.getStatus({ group: "core" })).revision;
+const revision = () => revisionOf(c);
 
 // ---- protobuf by hand ----
 
