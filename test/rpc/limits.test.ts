@@ -6,7 +6,7 @@
 import { type ServiceError, status as Code } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { SrClient, type WatchStatusResponse } from "../../clients/ts/index.js";
-import { failsWithoutChange, revisionOf, uniqueNames } from "../helpers/rpc.js";
+import { failsWithoutChange, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 let srv: TestServer;
@@ -37,7 +37,6 @@ afterEach(async () => {
 
 const uniq = uniqueNames();
 
-const revision = () => revisionOf(c);
 
 const fails = (call: () => Promise<unknown>, code: Code, message: RegExp) => failsWithoutChange(c, call, code, message);
 

@@ -15,7 +15,7 @@ import {
   ListStatusResponse,
   SrClient,
 } from "../../clients/ts/index.js";
-import { failsWithoutChange, revisionOf, uniqueNames } from "../helpers/rpc.js";
+import { failsWithoutChange, uniqueNames } from "../helpers/rpc.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 let srv: TestServer;
@@ -33,7 +33,6 @@ afterAll(async () => {
 
 const uniq = uniqueNames();
 
-const revision = () => revisionOf(c);
 
 const fails = (call: () => Promise<unknown>, code: Code, message: RegExp) => failsWithoutChange(c, call, code, message);
 
