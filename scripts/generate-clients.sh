@@ -7,7 +7,9 @@
 #
 #   scripts/generate-clients.sh          regenerate
 #   scripts/generate-clients.sh --check  regenerate, then fail if the result
-#                                        differs from what git has (CI)
+#                                        differs from what git has (CI). Without
+#                                        the toolchain it prints "skipped"
+#                                        and succeeds, unless CI=true.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -24,7 +26,14 @@ for tool in /usr/bin/protoc grpc_python_plugin protoc-gen-go protoc-gen-go-grpc;
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ "${#missing[@]}" -ne 0 ]; then
-  echo "generate-clients: missing ${missing[*]}: run scripts/install-client-toolchains.sh" >&2
+  hint="install protobuf-compiler protobuf-compiler-grpc protoc-gen-go protoc-gen-go-grpc (run scripts/install-client-toolchains.sh as root)"
+  case "${CI:-}" in ""|0|false|FALSE|False) ci=false ;; *) ci=true ;; esac
+  if $check && ! $ci; then
+    # Like the cross-language tests: skipped locally, a failure in CI.
+    echo "generated client code check skipped: ${missing[*]} not found: $hint" >&2
+    exit 0
+  fi
+  echo "generate-clients: ${missing[*]} not found: $hint" >&2
   exit 1
 fi
 

@@ -5,7 +5,8 @@
 # protoc-gen-go, protoc-gen-go-grpc and the grpc-go / protobuf-go libraries
 # (used in GOPATH mode: there is no module proxy on these machines).
 #
-# Debian bookworm only; needs root (or sudo). Safe to run again.
+# Debian bookworm only; needs root (or sudo). Safe to run again: it does
+# nothing (and needs no network) when every package is already installed.
 set -euo pipefail
 
 packages=(
@@ -31,8 +32,16 @@ run() {
   fi
 }
 
-run apt-get update
-run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}"
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-client-toolchains: every package is already installed"
+else
+  run apt-get update
+  run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
 
-echo "installed: $(protoc --version), $(go version), grpc_python_plugin, protoc-gen-go, protoc-gen-go-grpc"
+echo "toolchains: $(protoc --version), $(go version), grpc_python_plugin, protoc-gen-go, protoc-gen-go-grpc"
 /usr/bin/python3 -c 'import grpc, google.protobuf; print("python3: grpcio", grpc.__version__, "protobuf", google.protobuf.__version__)'

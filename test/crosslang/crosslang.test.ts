@@ -24,13 +24,13 @@ import {
   python,
   pythonEnv,
   runToEnd,
+  toolchainGate,
 } from "./support.js";
-import { toolchainGate } from "./support.js";
 
 const gate = toolchainGate("Python and Go", [...(await missingPython()), ...missingGo()]);
 const srtestPy = "test/crosslang/python/srtest.py";
 
-describe.skipIf(gate.skip)(`${gate.title}s, with a TS watcher`, () => {
+describe.skipIf(gate.skip)(gate.skip ? gate.title : "Python and Go clients, with a TS watcher", () => {
   let srv: TestServer | undefined;
   let gopath: GoPath | undefined;
   let ts: SrClient | undefined;

@@ -292,10 +292,6 @@ export class DroppingProxy {
     await closed;
   }
 
-  get connections(): number {
-    return this.sockets.size;
-  }
-
   close(): Promise<void> {
     return this.drop();
   }
@@ -352,21 +348,6 @@ export function eventJson(m: WatchStatusResponse): EventJson {
       return { revision, type: "unregistered", group: ev.value.group, identifier: ev.value.identifier };
     case "progress":
       return { revision, type: "progress" };
-  }
-}
-
-/** `promise`, or a rejection naming `what` when it has not settled after `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

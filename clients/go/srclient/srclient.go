@@ -15,8 +15,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health/grpc_health_v1"
 
@@ -86,6 +88,12 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	if cfg.token != "" {
 		dial = append(dial, grpc.WithPerRPCCredentials(bearerToken(cfg.token)))
 	}
+	// grpc-go waits up to 120s between reconnection attempts by default,
+	// which would hold a watch back long after the server is back: cap it
+	// at the watch's own default backoff (WithDialOptions can change it).
+	reconnect := backoff.DefaultConfig
+	reconnect.MaxDelay = 10 * time.Second
+	dial = append(dial, grpc.WithConnectParams(grpc.ConnectParams{Backoff: reconnect, MinConnectTimeout: 20 * time.Second}))
 	dial = append(dial, cfg.dialOpts...)
 	conn, err := grpc.Dial(target, dial...)
 	if err != nil {

@@ -28,8 +28,9 @@ import (
 // script is what one WatchStatus call plays: messages, then end (nil: end
 // the stream; errHang: block until the call is cancelled; else that error).
 type script struct {
-	msgs []*srv1.WatchStatusResponse
-	end  error
+	msgs     []*srv1.WatchStatusResponse
+	end      error
+	registry string // sent as the sr-registry-id header when set
 }
 
 var errHang = errors.New("hang")
@@ -120,6 +121,9 @@ func (f *fakeServer) WatchStatus(req *srv1.WatchStatusRequest, stream srv1.Statu
 	case s = <-f.scripts:
 	case <-time.After(10 * time.Second):
 		return status.Error(codes.Internal, "test: no script left")
+	}
+	if s.registry != "" {
+		stream.SendHeader(metadata.Pairs(RegistryIDHeader, s.registry))
 	}
 	for _, m := range s.msgs {
 		if err := stream.Send(m); err != nil {
@@ -255,8 +259,8 @@ func TestListReportsJoinsPages(t *testing.T) {
 func TestWatchResumesFromTheLastRevisionAfterADrop(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
-	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(5, true), changed(6, -1)}, status.Error(codes.Unavailable, "connection lost")}
-	f.scripts <- script{[]*srv1.WatchStatusResponse{changed(9, 1)}, errHang}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(5, true), changed(6, -1)}, end: status.Error(codes.Unavailable, "connection lost")}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{changed(9, 1)}, end: errHang}
 	var got []uint64
 	var retries []time.Duration
 	req := &srv1.WatchStatusRequest{Group: "g", IncludeReports: true}
@@ -293,18 +297,19 @@ func TestWatchResumesFromTheLastRevisionAfterADrop(t *testing.T) {
 func TestWatchDropInsideASnapshotBringsAWholeNewOne(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
-	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(5, false)}, status.Error(codes.Unavailable, "gone")}
-	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(5, false), snapshot(5, true)}, errHang}
-	n := 0
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(5, false)}, end: status.Error(codes.Unavailable, "gone")}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(5, false), snapshot(5, true)}, end: errHang}
+	var resync []bool
 	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(m *srv1.WatchStatusResponse) error {
-		n++
+		resync = append(resync, m.GetSnapshot().GetResync())
 		if m.GetSnapshot().GetLast() {
 			return errDone
 		}
 		return nil
 	}, WithBackoff(time.Millisecond, time.Millisecond))
-	if err != errDone || n != 3 || !equal(starts(f.watchRequests()), []int64{-1, -1}) {
-		t.Fatalf("err %v, %d messages, starts %v", err, n, starts(f.watchRequests()))
+	// The parts of the second snapshot say it replaces what came before.
+	if err != errDone || len(resync) != 3 || resync[0] || !resync[1] || !resync[2] || !equal(starts(f.watchRequests()), []int64{-1, -1}) {
+		t.Fatalf("err %v, resync flags %v, starts %v", err, resync, starts(f.watchRequests()))
 	}
 }
 
@@ -312,14 +317,17 @@ func TestWatchFallsBackToAFreshSnapshot(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
 	// Caller's start revision too old; later, a restarted server is behind.
-	f.scripts <- script{nil, status.Error(codes.OutOfRange, "start_revision: oldest resumable is 40")}
-	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(90, true)}, nil}
-	f.scripts <- script{nil, status.Error(codes.InvalidArgument, "start_revision: above the current revision 4")}
-	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(4, true)}, errHang}
+	f.scripts <- script{msgs: nil, end: status.Error(codes.OutOfRange, "start_revision: oldest resumable is 40")}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(90, true)}, end: nil}
+	f.scripts <- script{msgs: nil, end: status.Error(codes.InvalidArgument, "start_revision: above the current revision 4")}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(4, true)}, end: errHang}
 	start := uint64(3)
 	var got []uint64
 	var ended []error
 	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{StartRevision: &start}, func(m *srv1.WatchStatusResponse) error {
+		if !m.GetSnapshot().GetResync() {
+			t.Errorf("fallback snapshot at %d not marked resync", m.GetRevision())
+		}
 		got = append(got, m.GetRevision())
 		if len(got) == 2 {
 			return errDone
@@ -337,16 +345,65 @@ func TestWatchFallsBackToAFreshSnapshot(t *testing.T) {
 	}
 }
 
+func TestWatchStartsOverWhenAnotherRegistryAnswers(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(5, true), changed(6, -1)}, end: status.Error(codes.Unavailable, "gone"), registry: "reg-A"}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{changed(7, 1)}, end: errHang, registry: "reg-B"} // revision 7 of another registry
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(3, true)}, end: errHang, registry: "reg-B"}
+	var got []uint64
+	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(m *srv1.WatchStatusResponse) error {
+		got = append(got, m.GetRevision())
+		if len(got) == 3 {
+			if !m.GetSnapshot().GetResync() {
+				t.Errorf("the other registry's snapshot is not marked resync: %v", m)
+			}
+			return errDone
+		}
+		return nil
+	}, WithBackoff(time.Millisecond, time.Millisecond))
+	if err != errDone || len(got) != 3 || got[0] != 5 || got[1] != 6 || got[2] != 3 {
+		t.Fatalf("err %v, revisions %v", err, got)
+	}
+	if want := []int64{-1, 6, -1}; !equal(starts(f.watchRequests()), want) {
+		t.Fatalf("start revisions %v, want %v", starts(f.watchRequests()), want)
+	}
+}
+
+func TestWatchEndsWhenTheClientCloses(t *testing.T) {
+	f, addr := start(t, nil)
+	c, err := Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(1, true)}, end: errHang}
+	done := make(chan error, 1)
+	first := make(chan struct{})
+	go func() {
+		done <- c.Watch(context.Background(), &srv1.WatchStatusRequest{}, func(*srv1.WatchStatusResponse) error { close(first); return nil })
+	}()
+	<-first
+	c.Close()
+	select {
+	case err := <-done:
+		if status.Code(err) != codes.Canceled {
+			t.Fatalf("Watch returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch did not end when its Client closed")
+	}
+}
+
 func TestWatchReturnsACallersMistakeAndStopsAfterMaxRetries(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
-	f.scripts <- script{nil, status.Error(codes.InvalidArgument, "identifier: `all` is not allowed")}
+	f.scripts <- script{msgs: nil, end: status.Error(codes.InvalidArgument, "identifier: `all` is not allowed")}
 	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{Group: "g", Identifier: "all"}, func(*srv1.WatchStatusResponse) error { return nil })
 	if status.Code(err) != codes.InvalidArgument || len(f.watchRequests()) != 1 {
 		t.Fatalf("err %v after %d calls", err, len(f.watchRequests()))
 	}
 	for i := 0; i < 4; i++ {
-		f.scripts <- script{nil, status.Error(codes.Unavailable, "down")}
+		f.scripts <- script{msgs: nil, end: status.Error(codes.Unavailable, "down")}
 	}
 	var delays []time.Duration
 	err = c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(*srv1.WatchStatusResponse) error { return nil },
@@ -365,7 +422,7 @@ func TestWatchReturnsACallersMistakeAndStopsAfterMaxRetries(t *testing.T) {
 func TestWatchEndsWithItsContext(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
-	f.scripts <- script{[]*srv1.WatchStatusResponse{snapshot(1, true)}, errHang}
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(1, true)}, end: errHang}
 	ctx, cancel := context.WithCancel(ctxT(t))
 	done := make(chan error, 1)
 	first := make(chan struct{})

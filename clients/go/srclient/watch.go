@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -23,6 +24,8 @@ var ErrStreamEnded = errors.New("srclient: the server ended the watch stream")
 // of this code rather than returning it: the connection or the server went
 // away, or a limit was hit that may clear. Anything else (InvalidArgument,
 // PermissionDenied, Unauthenticated, ...) is the caller's to handle.
+// Canceled is retried too when the server cancelled the stream (a forced
+// stop), not when the Client was closed.
 func Retryable(code codes.Code) bool {
 	switch code {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted,
@@ -71,20 +74,30 @@ func newRand() *rand.Rand {
 	return rand.New(rand.NewSource(seed.Int63()))
 }
 
+// RegistryIDHeader is the initial metadata of a WatchStatus stream naming
+// the registry instance behind it; a resume point is only used with the
+// registry it came from.
+const RegistryIDHeader = "sr-registry-id"
+
 // Watch streams WatchStatus messages to handle, reconnecting after a dropped
 // connection, until ctx is done (it returns ctx.Err()), handle returns an
 // error (it returns that error), or the server answers an error that a retry
 // cannot fix (it returns that error; see Retryable).
 //
 // Without req.StartRevision a snapshot comes first (one or more Snapshot
-// messages, the final one with Last true), then the changes. After a
-// retryable error, or when the server ends the stream, Watch waits a
-// jittered backoff and calls WatchStatus again with StartRevision = the last
-// revision it received, so no change is missed or repeated (a snapshot
-// counts only once its Last part has arrived). When the server no longer
-// holds that history (codes.OutOfRange, or codes.InvalidArgument because a
-// restarted server is behind that revision), it starts over with a fresh
-// snapshot: treat every snapshot as replacing what you knew.
+// messages, the final one with Last true), then the changes.
+//
+// After a retryable error, or when the server ends the stream, Watch waits a
+// random delay (full jitter, see WithBackoff) and calls WatchStatus again
+// with StartRevision = the last revision it delivered, so no change is
+// missed or repeated.
+//
+// When that is impossible it starts over with a fresh snapshot whose parts
+// carry Resync true: drop what you built and rebuild from it. That happens
+// when the server no longer holds the history (codes.OutOfRange), when a
+// restarted server is behind that revision (codes.InvalidArgument) or is
+// another registry instance (its RegistryIDHeader differs), and when the
+// connection dropped in the middle of a snapshot.
 //
 // req is not modified. handle runs on the calling goroutine.
 func (c *Client) Watch(ctx context.Context, req *srv1.WatchStatusRequest, handle func(*srv1.WatchStatusResponse) error, opts ...WatchOption) error {
@@ -92,27 +105,19 @@ func (c *Client) Watch(ctx context.Context, req *srv1.WatchStatusRequest, handle
 	for _, o := range opts {
 		o(&cfg)
 	}
-	rnd := newRand()
-	base := proto.Clone(req).(*srv1.WatchStatusRequest)
-	var resume *uint64
+	w := &watchState{rnd: newRand()}
 	if req.StartRevision != nil {
 		r := req.GetStartRevision()
-		resume = &r
+		w.resume = &r
 	}
-	resumedByUs := false // resume came from this stream, not from the caller
+	base := proto.Clone(req).(*srv1.WatchStatusRequest)
 	failures := 0
 	for {
 		attempt := proto.Clone(base).(*srv1.WatchStatusRequest)
-		attempt.StartRevision = resume
-		err := c.watchOnce(ctx, attempt, handle, func(msg *srv1.WatchStatusResponse) {
+		attempt.StartRevision = w.resume
+		err := c.watchOnce(ctx, attempt, w, func(m *srv1.WatchStatusResponse) error {
 			failures = 0
-			// A snapshot can only be resumed from once complete: a drop in
-			// the middle of one must bring a whole new one.
-			if snap := msg.GetSnapshot(); snap == nil || snap.GetLast() {
-				r := msg.GetRevision()
-				resume = &r
-				resumedByUs = true
-			}
+			return handle(m)
 		})
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -121,30 +126,42 @@ func (c *Client) Watch(ctx context.Context, req *srv1.WatchStatusRequest, handle
 		if errors.As(err, &handled) {
 			return handled.err
 		}
+		if err == errSwitched {
+			continue // another registry: a fresh snapshot at once
+		}
 		if err != nil {
 			code := status.Code(err)
-			if resume != nil && (code == codes.OutOfRange || (code == codes.InvalidArgument && resumedByUs)) {
-				// The history is gone: start again from a snapshot, now.
-				resume, resumedByUs = nil, false
+			if w.resume != nil && (code == codes.OutOfRange || (code == codes.InvalidArgument && w.resumedByUs)) {
+				// The history no longer reaches the resume point: start
+				// again from a snapshot, now.
+				w.restart()
 				continue
 			}
-			if !Retryable(code) {
-				return err
+			if !(Retryable(code) || code == codes.Canceled && c.conn.GetState() != connectivity.Shutdown) {
+				return err // Canceled by Close, or the caller's mistake
 			}
 		} else {
 			err = ErrStreamEnded
+		}
+		if w.inSnapshot {
+			// Dropped inside a snapshot: its parts so far are not a whole
+			// state, so a whole new one (marked resync) must come.
+			w.restart()
 		}
 		failures++
 		if cfg.maxRetries >= 0 && failures > cfg.maxRetries {
 			return err
 		}
-		limit := cfg.initial << uint(minInt(failures-1, 30))
-		if limit > cfg.max || limit <= 0 {
+		limit := cfg.initial
+		for i := 1; i < failures && limit < cfg.max; i++ {
+			limit *= 2
+		}
+		if limit > cfg.max {
 			limit = cfg.max
 		}
 		var delay time.Duration
 		if limit > 0 {
-			delay = time.Duration(rnd.Int63n(int64(limit) + 1))
+			delay = time.Duration(w.rnd.Int63n(int64(limit) + 1))
 		}
 		if cfg.onRetry != nil {
 			cfg.onRetry(err, delay)
@@ -159,18 +176,35 @@ func (c *Client) Watch(ctx context.Context, req *srv1.WatchStatusRequest, handle
 	}
 }
 
+// watchState is what a watch carries from one WatchStatus call to the next.
+type watchState struct {
+	rnd         *rand.Rand
+	resume      *uint64 // the last revision delivered (resume point)
+	resumedByUs bool    // resume came from the stream, not from the caller
+	registryID  string  // the registry resume belongs to
+	inSnapshot  bool
+	resync      bool // the next snapshot replaces what was delivered
+}
+
+func (w *watchState) restart() {
+	w.resume, w.resumedByUs, w.registryID, w.inSnapshot, w.resync = nil, false, "", false, true
+}
+
 type handlerError struct{ err error }
 
 func (h handlerError) Error() string { return h.err.Error() }
 
+var errSwitched = errors.New("srclient: another registry answered")
+
 // watchOnce runs one WatchStatus call; a nil error means the server ended it.
-func (c *Client) watchOnce(ctx context.Context, req *srv1.WatchStatusRequest, handle func(*srv1.WatchStatusResponse) error, seen func(*srv1.WatchStatusResponse)) error {
+func (c *Client) watchOnce(ctx context.Context, req *srv1.WatchStatusRequest, w *watchState, handle func(*srv1.WatchStatusResponse) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := c.SR.WatchStatus(ctx, req)
 	if err != nil {
 		return err
 	}
+	first := true
 	for {
 		msg, err := stream.Recv()
 		if err == io.EOF {
@@ -179,16 +213,36 @@ func (c *Client) watchOnce(ctx context.Context, req *srv1.WatchStatusRequest, ha
 		if err != nil {
 			return err
 		}
-		seen(msg)
+		if first {
+			first = false
+			if md, err := stream.Header(); err == nil {
+				if ids := md.Get(RegistryIDHeader); len(ids) > 0 {
+					if w.registryID != "" && ids[0] != w.registryID && w.resume != nil {
+						// Another registry (a restarted server): its
+						// revisions mean something else. Start over.
+						w.restart()
+						return errSwitched
+					}
+					w.registryID = ids[0]
+				}
+			}
+		}
+		if snap := msg.GetSnapshot(); snap != nil {
+			w.inSnapshot = !snap.GetLast()
+			if w.resync {
+				snap.Resync = true
+			}
+			if snap.GetLast() {
+				w.resync = false
+				r := msg.GetRevision()
+				w.resume, w.resumedByUs = &r, true
+			}
+		} else if !w.inSnapshot {
+			r := msg.GetRevision()
+			w.resume, w.resumedByUs = &r, true
+		}
 		if err := handle(msg); err != nil {
 			return handlerError{err}
 		}
 	}
-}
-
-func minInt(a, b int) int {
-	if a < b {
-		return a
-	}
-	return b
 }

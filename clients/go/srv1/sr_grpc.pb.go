@@ -53,7 +53,9 @@ type StatusReportServiceClient interface {
 	AddReport(ctx context.Context, in *AddReportRequest, opts ...grpc.CallOption) (*AddReportResponse, error)
 	// WatchStatus streams a snapshot (or the changes after `start_revision`) and
 	// then every matching change, in revision order. Mirrors the OpenSIPS event
-	// `E_CORE_SR_STATUS_CHANGED`.
+	// `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
+	// `sr-registry-id` names the registry instance: revisions are only
+	// meaningful, and resuming only sound, against the same id.
 	WatchStatus(ctx context.Context, in *WatchStatusRequest, opts ...grpc.CallOption) (StatusReportService_WatchStatusClient, error)
 }
 
@@ -236,7 +238,9 @@ type StatusReportServiceServer interface {
 	AddReport(context.Context, *AddReportRequest) (*AddReportResponse, error)
 	// WatchStatus streams a snapshot (or the changes after `start_revision`) and
 	// then every matching change, in revision order. Mirrors the OpenSIPS event
-	// `E_CORE_SR_STATUS_CHANGED`.
+	// `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
+	// `sr-registry-id` names the registry instance: revisions are only
+	// meaningful, and resuming only sound, against the same id.
 	WatchStatus(*WatchStatusRequest, StatusReportService_WatchStatusServer) error
 	mustEmbedUnimplementedStatusReportServiceServer()
 }

@@ -17,7 +17,11 @@ import grpc
 
 from .gen.sr.v1 import sr_pb2, sr_pb2_grpc
 
-__all__ = ["Client", "Watch", "connect", "RETRYABLE_CODES"]
+__all__ = ["Client", "Watch", "connect", "RETRYABLE_CODES", "REGISTRY_ID_HEADER"]
+
+#: Initial metadata of a WatchStatus stream naming the registry instance
+#: behind it; a resume point is only used with the registry it came from.
+REGISTRY_ID_HEADER = "sr-registry-id"
 
 #: Status codes after which a watch reconnects (with backoff) instead of
 #: raising: the connection or the server went away, or a limit was hit that
@@ -31,6 +35,7 @@ RETRYABLE_CODES = frozenset(
         grpc.StatusCode.ABORTED,
         grpc.StatusCode.INTERNAL,
         grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.CANCELLED,  # by the server (a forced stop); our own cancel ends the watch
     }
 )
 
@@ -100,17 +105,22 @@ def connect(
     given, is sent as ``authorization: Bearer <token>`` on every call (over a
     plaintext channel it crosses the network in clear: use TLS off-host).
     The channel connects lazily; the first call reports an unreachable
-    server as ``UNAVAILABLE``.
+    server as ``UNAVAILABLE``. ``options`` are gRPC channel arguments; by
+    default reconnection attempts are at most 10 s apart (gRPC's own default
+    is 120 s, which would hold a watch back long after the server is back).
     """
+    opts = list(options)
+    if not any(name == "grpc.max_reconnect_backoff_ms" for name, _ in opts):
+        opts.append(("grpc.max_reconnect_backoff_ms", 10_000))
     if tls or root_certificates or private_key or certificate_chain:
         credentials = grpc.ssl_channel_credentials(
             root_certificates=root_certificates,
             private_key=private_key,
             certificate_chain=certificate_chain,
         )
-        channel = grpc.secure_channel(target, credentials, options=list(options))
+        channel = grpc.secure_channel(target, credentials, options=opts)
     else:
-        channel = grpc.insecure_channel(target, options=list(options))
+        channel = grpc.insecure_channel(target, options=opts)
     return Client(channel, token=token)
 
 
@@ -253,18 +263,28 @@ class Client:
         Returns a :class:`Watch`: iterate it for ``WatchStatusResponse``
         messages. Without ``start_revision`` a snapshot comes first (one or
         more ``snapshot`` messages, the final one with ``last`` true), then
-        the changes. When the stream fails with a code in
-        :data:`RETRYABLE_CODES` (or the server ends it), the watch waits a
-        random delay (full jitter, doubling from ``initial_backoff`` up to
-        ``max_backoff`` seconds) and calls WatchStatus again with
-        ``start_revision`` = the last revision it received, so no change is
-        missed or repeated. When the server no longer holds that history
-        (``OUT_OF_RANGE``, or ``INVALID_ARGUMENT`` because a restarted server
-        is behind that revision) it starts over with a fresh snapshot: treat
-        every snapshot as replacing what you knew. ``max_retries`` (default:
-        forever) bounds consecutive failed attempts; ``on_retry(error, delay)``
-        is called before each wait (``error`` is None when the server ended
-        the stream).
+        the changes.
+
+        When the stream fails with a code in :data:`RETRYABLE_CODES` (or the
+        server ends it), the watch waits a random delay (full jitter: between
+        0 and ``initial_backoff`` seconds, doubling with each consecutive
+        failure up to ``max_backoff``) and calls WatchStatus again with
+        ``start_revision`` = the last revision it delivered, so no change is
+        missed or repeated.
+
+        When that is impossible it starts over with a fresh snapshot whose
+        parts carry ``resync`` true: drop what you built and rebuild from it.
+        That happens when the server no longer holds the history
+        (``OUT_OF_RANGE``), when a restarted server is behind that revision
+        (``INVALID_ARGUMENT``) or is another registry instance (its
+        ``sr-registry-id`` header differs), and when the connection dropped
+        in the middle of a snapshot.
+
+        Other errors (a bad request, a missing permission) are raised.
+        ``max_retries`` (default: forever) bounds consecutive failed attempts;
+        ``on_retry(error, delay)`` is called before each wait (``error`` is
+        None when the server ended the stream). :meth:`Watch.cancel` or
+        :meth:`close` end the iteration.
         """
         req = sr_pb2.WatchStatusRequest(
             group=group,
@@ -333,6 +353,9 @@ class Watch:
         # INVALID_ARGUMENT on resuming then means the server's history no
         # longer reaches it (a restarted, in-memory server).
         resumed_by_us = False
+        registry_id = None  # the sr-registry-id the resume point belongs to
+        in_snapshot = False
+        resync = False  # the next snapshot replaces what was delivered
         while not self._stopped():
             req = sr_pb2.WatchStatusRequest()
             req.CopyFrom(self._request)
@@ -344,16 +367,31 @@ class Watch:
             if self._stopped():
                 call.cancel()
             error = None
+            first = True
             try:
                 for msg in call:
+                    if first:
+                        first = False
+                        answered_by = _header(call, REGISTRY_ID_HEADER)
+                        if registry_id is not None and answered_by is not None and answered_by != registry_id and self.last_revision is not None:
+                            # Another registry (a restarted server): its
+                            # revisions mean something else. Start over.
+                            registry_id, self.last_revision, resumed_by_us, resync = None, None, False, True
+                            break
+                        registry_id = answered_by or registry_id
                     failures = 0
-                    event = msg.WhichOneof("event")
-                    # A snapshot can only be resumed from once complete: a
-                    # drop in the middle of one must bring a whole new one.
-                    if event != "snapshot" or msg.snapshot.last:
-                        self.last_revision = msg.revision
-                        resumed_by_us = True
+                    if msg.WhichOneof("event") == "snapshot":
+                        in_snapshot = not msg.snapshot.last
+                        if resync:
+                            msg.snapshot.resync = True
+                        if msg.snapshot.last:
+                            resync = False
+                            self.last_revision, resumed_by_us = msg.revision, True
+                    elif not in_snapshot:
+                        self.last_revision, resumed_by_us = msg.revision, True
                     yield msg
+                else:
+                    error = _ENDED
             except grpc.RpcError as e:
                 if self._stopped():
                     return
@@ -362,9 +400,9 @@ class Watch:
                     code == grpc.StatusCode.OUT_OF_RANGE
                     or (code == grpc.StatusCode.INVALID_ARGUMENT and resumed_by_us)
                 ):
-                    # The history is gone: start again from a snapshot, now.
-                    self.last_revision = None
-                    resumed_by_us = False
+                    # The history no longer reaches the resume point: start
+                    # again from a snapshot, now.
+                    self.last_revision, resumed_by_us, resync = None, False, True
                     continue
                 if code not in RETRYABLE_CODES:
                     raise
@@ -375,17 +413,56 @@ class Watch:
                 call.cancel()
             if self._stopped():
                 return
+            if error is None:
+                continue  # switched registries: a fresh snapshot at once
+            if in_snapshot:
+                # Dropped inside a snapshot: its parts so far are not a whole
+                # state, so a whole new one (marked resync) must come.
+                in_snapshot, self.last_revision, resumed_by_us, resync = False, None, False, True
             failures += 1
             if self._max_retries is not None and failures > self._max_retries:
-                if error is not None:
+                if error is not _ENDED:
                     raise error
                 return
             cap = min(self._max_backoff, self._initial_backoff * (2 ** min(failures - 1, 30)))
             delay = self._random.uniform(0, cap)
             if self._on_retry is not None:
-                self._on_retry(error, delay)
-            if self._cancelled.wait(delay):
+                self._on_retry(None if error is _ENDED else error, delay)
+            if self._wait(delay):
                 return
+
+    def _wait(self, delay: float) -> bool:
+        """Waits ``delay`` seconds (True when cancelled meanwhile) while
+        the channel reconnects: grpcio only makes progress on a connection
+        while something polls the channel, and a call failing fast on a
+        channel in TRANSIENT_FAILURE does not, which would leave the new
+        connection to gRPC's 5 s backup poller."""
+        channel = self._client._raw_channel
+
+        def connectivity(_state) -> None:
+            pass
+
+        try:
+            channel.subscribe(connectivity, try_to_connect=True)
+        except ValueError:  # closed channel
+            return True
+        try:
+            return self._cancelled.wait(delay)
+        finally:
+            channel.unsubscribe(connectivity)
+
+
+_ENDED = object()  # the server ended the stream (a graceful stop)
+
+
+def _header(call, name: str) -> Optional[str]:
+    try:
+        for key, value in call.initial_metadata() or ():
+            if key == name:
+                return value if isinstance(value, str) else None
+    except Exception:  # no metadata on this call object: skip the check
+        return None
+    return None
 
 
 def _set_optional(req, **fields) -> None:

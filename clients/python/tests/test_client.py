@@ -41,8 +41,9 @@ def _changed(revision, status, old):
 
 
 class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.HealthServicer):
-    """Each WatchStatus call plays the next script: a list of messages, then
-    an optional (code, details) to abort with (None: end the stream)."""
+    """Each WatchStatus call plays the next script: (messages, end[,
+    registry id]) where end is (code, details) to abort with, None to end the
+    stream or "hang" to wait for the cancel."""
 
     def __init__(self):
         self.scripts = queue.Queue()
@@ -76,7 +77,10 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
     def WatchStatus(self, request, context):
         self._record(context)
         self.watch_requests.append(request)
-        messages, end = self.scripts.get(timeout=TIMEOUT)
+        script = self.scripts.get(timeout=TIMEOUT)
+        messages, end = script[0], script[1]
+        if len(script) > 2:
+            context.send_initial_metadata((("sr-registry-id", script[2]),))
         for m in messages:
             yield m
         if end == "hang":
@@ -142,10 +146,11 @@ class HelperTest(unittest.TestCase):
         w = self.sr.watch("g", initial_backoff=0.01)
         got = []
         for msg in w:
-            got.append(msg.snapshot.last)
+            got.append((msg.snapshot.last, msg.snapshot.resync))
             if msg.snapshot.last:
                 w.cancel()
-        self.assertEqual(got, [False, False, True])
+        # The parts of the second snapshot say it replaces what came before.
+        self.assertEqual(got, [(False, False), (False, True), (True, True)])
         self.assertFalse(self.fake.watch_requests[1].HasField("start_revision"))
         self.assertEqual(w.last_revision, 5)
 
@@ -156,6 +161,7 @@ class HelperTest(unittest.TestCase):
         msg = next(iter(w))
         w.cancel()
         self.assertEqual(msg.WhichOneof("event"), "snapshot")
+        self.assertTrue(msg.snapshot.resync)
         self.assertEqual(self.fake.watch_requests[0].start_revision, 3)
         self.assertFalse(self.fake.watch_requests[1].HasField("start_revision"))
 
@@ -166,10 +172,25 @@ class HelperTest(unittest.TestCase):
         w = self.sr.watch("g", initial_backoff=0.01)
         it = iter(w)
         self.assertEqual(next(it).revision, 90)
-        self.assertEqual(next(it).revision, 4)
+        fresh = next(it)
+        self.assertEqual((fresh.revision, fresh.snapshot.resync), (4, True))
         w.cancel()
         starts = [r.start_revision if r.HasField("start_revision") else None for r in self.fake.watch_requests]
         self.assertEqual(starts, [None, 90, None])
+
+    def test_another_registry_answering_a_resume_brings_a_fresh_snapshot(self):
+        self.fake.scripts.put(([_snapshot(5), _changed(6, -1, 1)], (grpc.StatusCode.UNAVAILABLE, "gone"), "reg-A"))
+        self.fake.scripts.put(([_changed(7, 1, -1)], "hang", "reg-B"))  # revision 7 of another registry
+        self.fake.scripts.put(([_snapshot(3)], "hang", "reg-B"))
+        w = self.sr.watch("g", initial_backoff=0.01)
+        got = []
+        for msg in w:
+            got.append((msg.WhichOneof("event"), msg.revision, msg.snapshot.resync))
+            if len(got) == 3:
+                w.cancel()
+        self.assertEqual(got, [("snapshot", 5, False), ("status_changed", 6, False), ("snapshot", 3, True)])
+        starts = [r.start_revision if r.HasField("start_revision") else None for r in self.fake.watch_requests]
+        self.assertEqual(starts, [None, 6, None])
 
     def test_a_callers_mistake_is_raised_not_retried(self):
         self.fake.scripts.put(([], (grpc.StatusCode.INVALID_ARGUMENT, "identifier: `all` is not allowed")))

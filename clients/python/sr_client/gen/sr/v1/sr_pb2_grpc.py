@@ -185,7 +185,9 @@ class StatusReportServiceServicer(object):
     def WatchStatus(self, request, context):
         """WatchStatus streams a snapshot (or the changes after `start_revision`) and
         then every matching change, in revision order. Mirrors the OpenSIPS event
-        `E_CORE_SR_STATUS_CHANGED`.
+        `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
+        `sr-registry-id` names the registry instance: revisions are only
+        meaningful, and resuming only sound, against the same id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,10 @@
+// Module use of the Go client (see README.md). The repository's own tests
+// build it in GOPATH mode against Debian's packages instead.
+module github.com/status-report/sr/clients/go
+
+go 1.19
+
+require (
+	google.golang.org/grpc v1.33.3
+	google.golang.org/protobuf v1.28.1
+)
