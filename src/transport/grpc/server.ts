@@ -49,6 +49,10 @@ export function credentialsOf(tls: TlsConfig | undefined): ServerCredentials {
 export function createGrpcServer(registry: Registry, hub: WatchHub, gate: CallGate, options: GrpcServerOptions) {
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
+    // Ping idle connections so a vanished watcher (no FIN, no RST) is noticed
+    // and its watch freed within a minute and a half.
+    "grpc.keepalive_time_ms": 60_000,
+    "grpc.keepalive_timeout_ms": 20_000,
   });
   server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
   const health = new HealthAdapter(registry, gate, options.healthWatchLimits);
