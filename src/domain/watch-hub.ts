@@ -147,6 +147,8 @@ export class Watcher implements AsyncIterable<WatchEvent> {
   /** While catching up: the last revision read from the history. */
   private cursor: number | undefined;
   private queue: Change[] = [];
+  /** Estimated size of each queued change, parallel to `queue`. */
+  private queueSizes: number[] = [];
   private queueHead = 0;
   private queueBytes = 0;
   private overflowed = false;
@@ -188,19 +190,17 @@ export class Watcher implements AsyncIterable<WatchEvent> {
     this.cursor = revision;
   }
 
-  /** @internal A change just made, offered to every live watcher. */
-  offer(change: Change): void {
+  /** @internal A change just made (of estimated size `bytes`), offered to every live watcher. */
+  offer(change: Change, bytes: number): void {
     if (this.closed || this.cursor !== undefined || this.overflowed) return;
     if (!matches(this.filter, change)) return;
-    const bytes = changeBytes(change);
     if (this.pending + 1 > this.options.budgetMessages || this.queueBytes + bytes > this.options.budgetBytes) {
       // Past the budget: drop what is pending; a resync snapshot replaces it.
-      this.queue = [];
-      this.queueHead = 0;
-      this.queueBytes = 0;
+      this.clearQueue();
       this.overflowed = true;
     } else {
       this.queue.push(change);
+      this.queueSizes.push(bytes);
       this.queueBytes += bytes;
       if (this.pending > this.maxPending) this.maxPending = this.pending;
     }
@@ -226,7 +226,7 @@ export class Watcher implements AsyncIterable<WatchEvent> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.queue = [];
+    this.clearQueue();
     this.parts = [];
     this.deliver(undefined);
     this.hub.forget(this);
@@ -293,16 +293,19 @@ export class Watcher implements AsyncIterable<WatchEvent> {
       this.cursor = undefined; // caught up: live from here
     }
     if (this.queueHead < this.queue.length) {
-      const change = this.queue[this.queueHead++] as Change;
-      this.queueBytes -= changeBytes(change);
-      if (this.queueHead === this.queue.length) {
-        this.queue = [];
-        this.queueHead = 0;
-        this.queueBytes = 0;
-      }
+      const change = this.queue[this.queueHead] as Change;
+      this.queueBytes -= this.queueSizes[this.queueHead++] as number;
+      if (this.queueHead === this.queue.length) this.clearQueue();
       return { kind: "change", revision: change.revision, change };
     }
     return undefined;
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.queueSizes = [];
+    this.queueHead = 0;
+    this.queueBytes = 0;
   }
 }
 
@@ -326,7 +329,8 @@ export class WatchHub {
     this.history = new ChangeHistory(Math.max(options.history, options.budgetMessages, 1), registry.revision);
     this.unsubscribe = registry.onChange((change) => {
       this.history.append(change);
-      for (const watcher of this.watchers) watcher.offer(change);
+      const bytes = changeBytes(change);
+      for (const watcher of this.watchers) watcher.offer(change, bytes);
     });
   }
 
