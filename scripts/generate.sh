@@ -12,4 +12,6 @@ tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 buf build proto --as-file-descriptor-set -o "$tmp/sr.binpb"
 buf build node_modules/grpc-health-check/proto --as-file-descriptor-set -o "$tmp/health.binpb"
-cat "$tmp/sr.binpb" "$tmp/health.binpb" > clients/ts/gen/descriptors.binpb
+# The reflection service describes itself too, as grpc-go's does (grpcurl `list` shows it).
+buf build node_modules/@grpc/reflection/build/proto --path node_modules/@grpc/reflection/build/proto/grpc --as-file-descriptor-set -o "$tmp/reflection.binpb"
+cat "$tmp/sr.binpb" "$tmp/health.binpb" "$tmp/reflection.binpb" > clients/ts/gen/descriptors.binpb

@@ -109,6 +109,60 @@ function identifierOf(value: unknown, path: string, extra: readonly string[] = [
   };
 }
 
+/** One tunable of SPEC section 5: its key, the other names it is known by, and how it applies. */
+interface Setting {
+  key: string;
+  aliases: string[];
+  apply(config: ServerConfig, value: unknown, path: string): void;
+}
+
+const WATCH_SETTINGS: Setting[] = [
+  { key: "history", aliases: ["history_size"], apply: (c, v, p) => (c.watch.history = integer(v, p, 0)) },
+  { key: "progress_interval", aliases: ["progress"], apply: (c, v, p) => (c.watch.progressIntervalMs = durationMs(v, p)) },
+  { key: "budget_messages", aliases: ["watcher_budget_messages"], apply: (c, v, p) => (c.watch.budgetMessages = integer(v, p, 1)) },
+  { key: "budget_bytes", aliases: ["watcher_budget_bytes"], apply: (c, v, p) => (c.watch.budgetBytes = integer(v, p, 1024)) },
+];
+
+/**
+ * `limits` takes the names of SPEC section 5. The watch tunables are listed
+ * there too, so they are accepted here as well as under `watch`.
+ */
+const LIMIT_SETTINGS: Setting[] = [
+  { key: "max_groups", aliases: ["groups"], apply: (c, v, p) => (c.limits.maxGroups = integer(v, p, 1)) },
+  {
+    key: "max_identifiers_per_group",
+    aliases: ["identifiers_per_group"],
+    apply: (c, v, p) => (c.limits.maxIdentifiersPerGroup = integer(v, p, 1)),
+  },
+  { key: "max_identifiers", aliases: ["identifiers"], apply: (c, v, p) => (c.limits.maxIdentifiers = integer(v, p, 1)) },
+  {
+    key: "max_watchers_per_connection",
+    aliases: ["watchers_per_connection", "max_watch_streams_per_connection", "watch_streams_per_connection"],
+    apply: (c, v, p) => (c.watch.maxWatchersPerConnection = integer(v, p, 1)),
+  },
+  {
+    key: "max_watchers",
+    aliases: ["watchers", "max_watch_streams", "watch_streams"],
+    apply: (c, v, p) => (c.watch.maxWatchers = integer(v, p, 1)),
+  },
+  {
+    key: "max_receive_message_bytes",
+    aliases: ["max_message_bytes", "max_receive_message_size", "message_bytes"],
+    apply: (c, v, p) => (c.limits.maxReceiveMessageBytes = integer(v, p, 1024)),
+  },
+  { key: "grace_period", aliases: ["graceful_stop", "shutdown_grace_period"], apply: (c, v, p) => (c.limits.gracePeriodMs = durationMs(v, p)) },
+  ...WATCH_SETTINGS,
+];
+
+function applySettings(config: ServerConfig, value: unknown, path: string, settings: Setting[]): void {
+  if (!isObject(value)) throw new ConfigError(`${path}: must be a mapping`);
+  for (const [key, v] of Object.entries(value)) {
+    const setting = settings.find((s) => s.key === key || s.aliases.includes(key));
+    if (!setting) throw new ConfigError(`${path}.${key}: unknown key (known: ${settings.map((s) => s.key).join(", ")})`);
+    setting.apply(config, v, `${path}.${key}`);
+  }
+}
+
 const ROLES: readonly Role[] = ["read", "write", "admin"];
 
 /** Applies a parsed YAML document onto `config`. */
@@ -116,37 +170,8 @@ export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
   if (doc === null || doc === undefined) return config;
   const root = section(doc, "config", ["listen", "limits", "watch", "groups", "auth", "tls"]);
   if (root.listen !== undefined) config.listen = checkListen(text(root.listen, "listen"), "listen");
-  if (root.limits !== undefined) {
-    const l = section(root.limits, "limits", [
-      "max_groups",
-      "max_identifiers_per_group",
-      "max_identifiers",
-      "max_watchers_per_connection",
-      "max_watchers",
-      "max_receive_message_bytes",
-      "grace_period",
-    ]);
-    if (l.max_groups !== undefined) config.limits.maxGroups = integer(l.max_groups, "limits.max_groups", 1);
-    if (l.max_identifiers_per_group !== undefined) {
-      config.limits.maxIdentifiersPerGroup = integer(l.max_identifiers_per_group, "limits.max_identifiers_per_group", 1);
-    }
-    if (l.max_identifiers !== undefined) config.limits.maxIdentifiers = integer(l.max_identifiers, "limits.max_identifiers", 1);
-    if (l.max_watchers_per_connection !== undefined) {
-      config.watch.maxWatchersPerConnection = integer(l.max_watchers_per_connection, "limits.max_watchers_per_connection", 1);
-    }
-    if (l.max_watchers !== undefined) config.watch.maxWatchers = integer(l.max_watchers, "limits.max_watchers", 1);
-    if (l.max_receive_message_bytes !== undefined) {
-      config.limits.maxReceiveMessageBytes = integer(l.max_receive_message_bytes, "limits.max_receive_message_bytes", 1024);
-    }
-    if (l.grace_period !== undefined) config.limits.gracePeriodMs = durationMs(l.grace_period, "limits.grace_period");
-  }
-  if (root.watch !== undefined) {
-    const w = section(root.watch, "watch", ["history", "progress_interval", "budget_messages", "budget_bytes"]);
-    if (w.history !== undefined) config.watch.history = integer(w.history, "watch.history", 0);
-    if (w.progress_interval !== undefined) config.watch.progressIntervalMs = durationMs(w.progress_interval, "watch.progress_interval");
-    if (w.budget_messages !== undefined) config.watch.budgetMessages = integer(w.budget_messages, "watch.budget_messages", 1);
-    if (w.budget_bytes !== undefined) config.watch.budgetBytes = integer(w.budget_bytes, "watch.budget_bytes", 1024);
-  }
+  if (root.limits !== undefined) applySettings(config, root.limits, "limits", LIMIT_SETTINGS);
+  if (root.watch !== undefined) applySettings(config, root.watch, "watch", WATCH_SETTINGS);
   if (root.groups !== undefined) {
     if (!Array.isArray(root.groups)) throw new ConfigError("groups: must be a list");
     config.groups = root.groups.map((g, i) => {
@@ -196,7 +221,7 @@ Runs the Status/Report gRPC server with its embedded in-memory registry.
   --help              show this help
 `;
 
-/** Flags override the config file, which overrides SR_LISTEN and the defaults. */
+/** Flags override SR_LISTEN, which overrides the config file, which overrides the defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
   let parsed: ReturnType<typeof parseArgs<{ options: { listen: { type: "string" }; config: { type: "string" }; help: { type: "boolean" } } }>>;
   try {
@@ -210,7 +235,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   }
   if (parsed.values.help) return "help";
   const config = defaultConfig();
-  if (env.SR_LISTEN) config.listen = checkListen(env.SR_LISTEN, "SR_LISTEN");
   if (parsed.values.config !== undefined) {
     let source: string;
     try {
@@ -226,6 +250,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     }
     applyYaml(config, doc);
   }
+  // SR_LISTEN stands for --listen: it overrides the file, and the flag overrides both.
+  if (env.SR_LISTEN) config.listen = checkListen(env.SR_LISTEN, "SR_LISTEN");
   if (parsed.values.listen !== undefined) config.listen = checkListen(parsed.values.listen, "--listen");
   return config;
 }

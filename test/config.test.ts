@@ -78,8 +78,9 @@ describe("where the address comes from", () => {
     expect(load([], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.2:7002");
   });
 
-  it("--config overrides SR_LISTEN", () => {
-    expect(load(["--config", file()], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.3:7003");
+  it("SR_LISTEN overrides --config (it stands for --listen)", () => {
+    expect(load(["--config", file()], { SR_LISTEN: "127.0.0.2:7002" }).listen).toBe("127.0.0.2:7002");
+    expect(load(["--config", file()], {}).listen).toBe("127.0.0.3:7003");
   });
 
   it("--listen overrides --config and SR_LISTEN, wherever it appears", () => {
@@ -288,7 +289,7 @@ describe("unknown keys and bad values are refused, naming the key", () => {
   it.each<[string, string, RegExp]>([
     ["an unknown top-level key", "lisen: 127.0.0.1:1\n", /lisen: unknown key/],
     ["an unknown limits key", "limits:\n  max_group: 3\n", /limits\.max_group: unknown key/],
-    ["an unknown watch key", "watch:\n  progress: 1s\n", /watch\.progress: unknown key/],
+    ["an unknown watch key", "watch:\n  interval: 1s\n", /watch\.interval: unknown key/],
     ["an unknown group key", "groups:\n  - name: g\n    capacity: 3\n", /groups\[0\]\.capacity: unknown key/],
     [
       "an unknown identifier key",
@@ -330,5 +331,19 @@ describe("unknown keys and bad values are refused, naming the key", () => {
   it("a bad value in a --config file is refused the same way", () => {
     const file = writeTempFile("bad.yaml", "limits:\n  max_groups: -5\n");
     expect(configError(() => load(["--config", file])).message).toMatch(/^limits\.max_groups: /);
+  });
+});
+
+describe("limits takes the names of SPEC section 5", () => {
+  it("accepts the watch tunables under limits too, and the short names of the counts", () => {
+    const c = fromYaml(
+      "limits:\n  history: 5\n  budget_messages: 7\n  budget_bytes: 4096\n  progress_interval: 2s\n  groups: 3\n  identifiers_per_group: 4\n  identifiers: 9\n  watchers: 8\n  watchers_per_connection: 2\n",
+    );
+    expect(c.watch).toMatchObject({ history: 5, budgetMessages: 7, budgetBytes: 4096, progressIntervalMs: 2000, maxWatchers: 8, maxWatchersPerConnection: 2 });
+    expect(c.limits).toMatchObject({ maxGroups: 3, maxIdentifiersPerGroup: 4, maxIdentifiers: 9 });
+  });
+
+  it("still refuses a key that is no limit, listing the known ones", () => {
+    expect(() => fromYaml("limits:\n  colour: 5\n")).toThrow(/limits\.colour: unknown key \(known: max_groups, .*history/);
   });
 });

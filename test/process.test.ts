@@ -71,7 +71,7 @@ async function openReflectionStream(address: string): Promise<ClientDuplexStream
 const isLastPart = (m: Msg) => m.event?.$case === "snapshot" && m.event.value.last;
 
 /** Every process, started together. */
-let processes: Record<"main" | "env" | "config" | "flag" | "int" | "twice", Promise<Started>>;
+let processes: Record<"main" | "env" | "config" | "envOverConfig" | "flag" | "int" | "twice", Promise<Started>>;
 
 const CONFIG = `
 listen: 127.0.0.3:0
@@ -97,7 +97,8 @@ beforeAll(() => {
   processes = {
     main: startSrProcess(),
     env: startSrProcess({ listen: null, env: { SR_LISTEN: "127.0.0.2:0" } }),
-    config: startSrProcess({ listen: null, env: { SR_LISTEN: "127.0.0.2:0" }, args: ["--config", config] }),
+    config: startSrProcess({ listen: null, args: ["--config", config] }),
+    envOverConfig: startSrProcess({ listen: null, env: { SR_LISTEN: "127.0.0.2:0" }, args: ["--config", listenOnly] }),
     flag: startSrProcess({ listen: "127.0.0.1:0", env: { SR_LISTEN: "127.0.0.2:0" }, args: ["--config", listenOnly] }),
     int: startSrProcess(),
     twice: startSrProcess({ args: ["--config", longGrace] }),
@@ -130,9 +131,15 @@ describe("listening", { timeout: SLOW }, () => {
     expect((await srClient(address).checkStatus({ group: "core" })).ready).toBe(true);
   });
 
-  it("--config's listen overrides SR_LISTEN", async () => {
+  it("--config's listen sets the address when neither flag nor SR_LISTEN does", async () => {
     const { address } = await processes.config;
     expect(hostOf(address)).toBe("127.0.0.3");
+    expect((await srClient(address).checkStatus({ group: "core" })).ready).toBe(true);
+  });
+
+  it("SR_LISTEN overrides --config's listen (it stands for --listen)", async () => {
+    const { address } = await processes.envOverConfig;
+    expect(hostOf(address)).toBe("127.0.0.2");
     expect((await srClient(address).checkStatus({ group: "core" })).ready).toBe(true);
   });
 
@@ -264,6 +271,20 @@ describe("signals", { timeout: SLOW }, () => {
     expect((await untilEnd(events, 10_000)).error).toBeUndefined();
     const exit = await proc.waitForExit(12_000);
     expect(exit, proc.describe()).toEqual({ code: 0, signal: null });
+  });
+
+  it("`npm start`, as the README runs it: SIGTERM to npm stops the server gracefully, exit 0, nothing left listening", async () => {
+    const { proc, address } = await startSrProcess({ npmStart: true });
+    const events = srClient(address).watch({ group: "core" }, { resume: false });
+    await collect(events, isLastPart);
+    proc.signal("SIGTERM"); // to npm itself, as a service manager would
+    const change = await nextEvent(events, 10_000);
+    expect(change.event).toMatchObject({ $case: "statusChanged", value: { status: -2 } });
+    const exit = await proc.waitForExit(12_000);
+    expect(exit, proc.describe()).toEqual({ code: 0, signal: null });
+    // The server itself is gone too, not orphaned behind npm.
+    const after = await callError(srClient(address).getStatus({ group: "core" }, { timeoutMs: 3_000 }));
+    expect(after.code).toBe(GrpcStatus.UNAVAILABLE);
   });
 
   it("while a stop waits for an open stream, new calls get UNAVAILABLE, and a second signal exits at once", async () => {

@@ -393,10 +393,11 @@ export class Registry {
   /** One identifier's status, or the group aggregated for `all`; empty means `main`. */
   getStatus(input: IdentifierRef): { status: StatusView; revision: number } {
     checkName("group", input.group, "group");
-    const group = this.findGroup(input.group);
     const name = input.identifier === "" ? MAIN : input.identifier;
-    if (foldName(name) === ALL) return { status: this.aggregate(group), revision: this.currentRevision };
-    checkName("identifier", name, "identifier");
+    const aggregated = foldName(name) === ALL;
+    if (!aggregated) checkName("identifier", name, "identifier");
+    const group = this.findGroup(input.group);
+    if (aggregated) return { status: this.aggregate(group), revision: this.currentRevision };
     return { status: this.view(group, this.findIdentifier(group, name)), revision: this.currentRevision };
   }
 
@@ -416,6 +417,7 @@ export class Registry {
   }
 
   listStatus(input: { group: string } & PageRequest): Page<GroupStatusPage> {
+    resolvePageSize(input.pageSize); // arguments before lookups
     const groupKey = this.listGroupKey(input.group);
     const scope: PageScope = { list: "status", groupKey, identifierKey: "" };
     return this.pageByIdentifier(scope, input, (group) => ({ group: group.name, internal: group.internal, identifiers: [] as StatusView[] }), (page, group, identifier) => {
@@ -426,6 +428,7 @@ export class Registry {
   }
 
   listIdentifiers(input: { group: string } & PageRequest): Page<GroupIdentifiersPage> {
+    resolvePageSize(input.pageSize); // arguments before lookups
     const groupKey = this.listGroupKey(input.group);
     const scope: PageScope = { list: "identifiers", groupKey, identifierKey: "" };
     return this.pageByIdentifier(scope, input, (group) => ({ group: group.name, internal: group.internal, identifiers: [] as string[] }), (page, _group, identifier) => {
@@ -441,7 +444,8 @@ export class Registry {
    * page, which repeats its group and identifier headers.
    */
   listReports(input: { group: string; identifier: string } & PageRequest): Page<GroupReportsPage> {
-    const groupKey = this.listGroupKey(input.group);
+    // Every argument is checked before anything is looked up.
+    if (input.group !== "") checkName("group", input.group, "group");
     let identifierKey = "";
     if (input.identifier !== "") {
       if (input.group === "") throw invalidArgument("identifier", "needs a group (an identifier is named within its group)");
@@ -450,8 +454,10 @@ export class Registry {
       }
       checkName("identifier", input.identifier, "identifier");
       identifierKey = foldName(input.identifier);
-      this.findIdentifier(this.findGroup(input.group), input.identifier);
     }
+    resolvePageSize(input.pageSize);
+    const groupKey = this.listGroupKey(input.group);
+    if (identifierKey) this.findIdentifier(this.findGroup(input.group), input.identifier);
     const scope: PageScope = { list: "reports", groupKey, identifierKey };
     const pageSize = resolvePageSize(input.pageSize);
     const start = decodePageToken(input.pageToken, scope);

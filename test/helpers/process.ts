@@ -28,6 +28,8 @@ export interface SpawnOptions {
   args?: string[];
   /** Environment on top of this one's (SR_LISTEN is dropped unless given here). */
   env?: Record<string, string | undefined>;
+  /** Run it as the README says, through `npm start` (default: tsx directly). */
+  npmStart?: boolean;
 }
 
 export class SrProcess {
@@ -46,7 +48,8 @@ export class SrProcess {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.SR_LISTEN;
     Object.assign(env, options.env);
-    this.child = spawn(TSX, ["src/main.ts", ...args], {
+    const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [TSX, ["src/main.ts", ...args]];
+    this.child = spawn(command, commandArgs, {
       cwd: repoRoot,
       env,
       detached: true,
