@@ -8,10 +8,13 @@ import { WatchHub } from "./domain/watch-hub.js";
 import type { HealthAdapter } from "./transport/grpc/health.js";
 import { createGrpcServer, credentialsOf } from "./transport/grpc/server.js";
 import { CallGate } from "./transport/grpc/service.js";
+import { type HttpServer, startHttpServer } from "./transport/http/server.js";
 
 export interface RunningServer {
   /** The gRPC address actually bound, HOST:PORT. */
   readonly address: string;
+  /** The HTTP (MI JSON-RPC) address, when `http` is configured. */
+  readonly httpAddress: string | undefined;
   readonly registry: Registry;
   readonly hub: WatchHub;
   readonly health: HealthAdapter;
@@ -68,10 +71,22 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
   const address = `${host}:${port}`;
   log(`sr: gRPC listening on ${address}${config.tls ? " (TLS)" : ""}`);
+  let http: HttpServer | undefined;
+  if (config.http) {
+    try {
+      http = await startHttpServer(registry, config.http);
+    } catch (error) {
+      server.forceShutdown();
+      throw error;
+    }
+    log(`sr: HTTP listening on ${http.address} (OpenSIPS MI JSON-RPC at /mi)`);
+  }
+  // Every listener is up.
   coreRunning(registry);
 
   let stopping: Promise<void> | undefined;
   const forceStop = () => {
+    void http?.close();
     gate.stopping = true;
     hub.close();
     server.forceShutdown();
@@ -79,6 +94,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const stop = () => {
     stopping ??= new Promise<void>((resolve) => {
       coreShuttingDown(registry);
+      const httpClosed = http?.close() ?? Promise.resolve();
       gate.stopping = true;
       hub.drainAll();
       health.endAll();
@@ -90,10 +106,10 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       server.tryShutdown(() => {
         clearTimeout(timer);
         hub.close();
-        resolve();
+        void httpClosed.then(() => resolve());
       });
     });
     return stopping;
   };
-  return { address, registry, hub, health, stop, forceStop };
+  return { address, httpAddress: http?.address, registry, hub, health, stop, forceStop };
 }

@@ -27,6 +27,8 @@ export interface TlsConfig {
 /** Everything the server process is configured with (SPEC sections 5 and 6). */
 export interface ServerConfig {
   listen: string;
+  /** HOST:PORT of the HTTP listener (OpenSIPS MI JSON-RPC); none when unset. */
+  http?: string | undefined;
   limits: RegistryLimits & { maxReceiveMessageBytes: number; gracePeriodMs: number };
   watch: WatchOptions;
   groups: GroupConfig[];
@@ -168,8 +170,9 @@ const ROLES: readonly Role[] = ["read", "write", "admin"];
 /** Applies a parsed YAML document onto `config`. */
 export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
   if (doc === null || doc === undefined) return config;
-  const root = section(doc, "config", ["listen", "limits", "watch", "groups", "auth", "tls"]);
+  const root = section(doc, "config", ["listen", "http", "limits", "watch", "groups", "auth", "tls"]);
   if (root.listen !== undefined) config.listen = checkListen(text(root.listen, "listen"), "listen");
+  if (root.http !== undefined) config.http = checkListen(text(root.http, "http"), "http");
   if (root.limits !== undefined) applySettings(config, root.limits, "limits", LIMIT_SETTINGS);
   if (root.watch !== undefined) applySettings(config, root.watch, "watch", WATCH_SETTINGS);
   if (root.groups !== undefined) {
@@ -212,22 +215,23 @@ export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
   return config;
 }
 
-export const USAGE = `Usage: sr [--listen HOST:PORT] [--config FILE]
+export const USAGE = `Usage: sr [--listen HOST:PORT] [--http HOST:PORT] [--config FILE]
 
 Runs the Status/Report gRPC server with its embedded in-memory registry.
 
   --listen HOST:PORT  gRPC address (default ${DEFAULT_LISTEN}; env SR_LISTEN; port 0 picks a free port)
-  --config FILE       YAML configuration (keys: listen, limits, watch, groups, auth, tls); flags override it
+  --http HOST:PORT    also serve the OpenSIPS MI JSON-RPC over HTTP at /mi (env SR_HTTP; off by default)
+  --config FILE       YAML configuration (keys: listen, http, limits, watch, groups, auth, tls); flags override it
   --help              show this help
 `;
 
 /** Flags override SR_LISTEN, which overrides the config file, which overrides the defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
-  let parsed: ReturnType<typeof parseArgs<{ options: { listen: { type: "string" }; config: { type: "string" }; help: { type: "boolean" } } }>>;
+  let parsed: ReturnType<typeof parseArgs<{ options: { listen: { type: "string" }; http: { type: "string" }; config: { type: "string" }; help: { type: "boolean" } } }>>;
   try {
     parsed = parseArgs({
       args: argv,
-      options: { listen: { type: "string" }, config: { type: "string" }, help: { type: "boolean" } },
+      options: { listen: { type: "string" }, http: { type: "string" }, config: { type: "string" }, help: { type: "boolean" } },
       strict: true,
     });
   } catch (error) {
@@ -253,5 +257,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   // SR_LISTEN stands for --listen: it overrides the file, and the flag overrides both.
   if (env.SR_LISTEN) config.listen = checkListen(env.SR_LISTEN, "SR_LISTEN");
   if (parsed.values.listen !== undefined) config.listen = checkListen(parsed.values.listen, "--listen");
+  if (env.SR_HTTP) config.http = checkListen(env.SR_HTTP, "SR_HTTP");
+  if (parsed.values.http !== undefined) config.http = checkListen(parsed.values.http, "--http");
   return config;
 }

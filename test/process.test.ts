@@ -71,7 +71,7 @@ async function openReflectionStream(address: string): Promise<ClientDuplexStream
 const isLastPart = (m: Msg) => m.event?.$case === "snapshot" && m.event.value.last;
 
 /** Every process, started together. */
-let processes: Record<"main" | "env" | "config" | "envOverConfig" | "flag" | "int" | "twice", Promise<Started>>;
+let processes: Record<"main" | "env" | "config" | "envOverConfig" | "flag" | "int" | "twice" | "http", Promise<Started>>;
 
 const CONFIG = `
 listen: 127.0.0.3:0
@@ -102,6 +102,7 @@ beforeAll(() => {
     flag: startSrProcess({ listen: "127.0.0.1:0", env: { SR_LISTEN: "127.0.0.2:0" }, args: ["--config", listenOnly] }),
     int: startSrProcess(),
     twice: startSrProcess({ args: ["--config", longGrace] }),
+    http: startSrProcess({ args: ["--http", "127.0.0.1:0"] }),
   };
   // A failed start is reported by the test that needs that process.
   for (const started of Object.values(processes)) started.catch(() => {});
@@ -114,6 +115,19 @@ afterAll(async () => {
 });
 
 describe("listening", { timeout: SLOW }, () => {
+  it("--http adds the MI listener, logged after the gRPC line, answering OpenSIPS's sr_get_status", async () => {
+    const { proc } = await processes.http;
+    const match = await proc.waitForLine(/HTTP listening on (\S+)/);
+    const listening = proc.lines.filter((line) => /listening/i.test(line));
+    expect(listening[0]).toMatch(/gRPC listening on/);
+    expect(listening[1]).toMatch(/HTTP listening on/);
+    const response = await fetch(`http://${match[1]}/mi`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", method: "sr_get_status", params: { group: "core" }, id: 1 }),
+    });
+    expect(await response.json()).toEqual({ jsonrpc: "2.0", result: { Readiness: true, Status: 1, Details: "running" }, id: 1 });
+  });
+
   it("the first listening line names gRPC and the actual address, which serves", async () => {
     const { proc, address } = await processes.main;
     const firstListening = proc.lines.find((line) => /listening/i.test(line));
