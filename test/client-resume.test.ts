@@ -46,6 +46,16 @@ describe("TS client watch resumes across dropped connections", () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
+  /** A resuming watch of group `svc` with quick reconnects, counting its resyncs. */
+  function watchSvc(client: SrClient) {
+    const stop = new AbortController();
+    let resyncs = 0;
+    const watch = client
+      .watch({ group: "svc" }, { signal: stop.signal, backoff: { initialMs: 20, maxMs: 200 }, onResync: () => resyncs++ })
+      [Symbol.asyncIterator]();
+    return { watch, stop, resyncs: () => resyncs };
+  }
+
   async function setup(tune?: Parameters<typeof startServer>[0]): Promise<{ srv: TestServer; proxy: Proxy; client: SrClient }> {
     const srv = await startServer(tune);
     const proxy = await startProxy(srv.address);
@@ -67,11 +77,7 @@ describe("TS client watch resumes across dropped connections", () => {
   it("delivers the changes made while disconnected, once each, without a new snapshot", async () => {
     const { srv, proxy, client } = await setup();
     srv.registry.registerGroup({ group: "svc" });
-    const stop = new AbortController();
-    let resyncs = 0;
-    const watch = client.watch({ group: "svc" }, { signal: stop.signal, backoff: { initialMs: 20, maxMs: 200 }, onResync: () => resyncs++ })[
-      Symbol.asyncIterator
-    ]();
+    const { watch, stop, resyncs } = watchSvc(client);
     await take(watch, lastSnapshot);
     for (const s of [2, 3, 4]) srv.registry.setStatus({ group: "svc", identifier: "", status: s });
     const before = await take(watch, (seen) => seen.length === 3);
@@ -82,7 +88,7 @@ describe("TS client watch resumes across dropped connections", () => {
     const after = await take(watch, (seen) => seen.length === 4);
     expect(statusesOf([...before, ...after])).toEqual([2, 3, 4, 5, 6, 7, 8]);
     expect(after.map((e) => Number(e.revision))).toEqual(revisions);
-    expect(resyncs).toBe(0);
+    expect(resyncs()).toBe(0);
     // And it goes on live after the resume.
     srv.registry.setStatus({ group: "svc", identifier: "", status: -9 });
     expect(statusesOf(await take(watch, (seen) => seen.length === 1))).toEqual([-9]);
@@ -96,11 +102,7 @@ describe("TS client watch resumes across dropped connections", () => {
       c.watch.budgetMessages = 5;
     });
     srv.registry.registerGroup({ group: "svc" });
-    const stop = new AbortController();
-    let resyncs = 0;
-    const watch = client.watch({ group: "svc" }, { signal: stop.signal, backoff: { initialMs: 20, maxMs: 200 }, onResync: () => resyncs++ })[
-      Symbol.asyncIterator
-    ]();
+    const { watch, stop, resyncs } = watchSvc(client);
     await take(watch, lastSnapshot);
     srv.registry.setStatus({ group: "svc", identifier: "", status: 2 });
     await take(watch, (seen) => seen.length === 1);
@@ -112,18 +114,14 @@ describe("TS client watch resumes across dropped connections", () => {
     expect(snapshot.event.value.resync).toBe(true);
     expect(snapshot.event.value.identifiers.map((i) => i.status)).toEqual([29]);
     expect(Number(snapshot.revision)).toBe(srv.registry.revision);
-    expect(resyncs).toBe(1);
+    expect(resyncs()).toBe(1);
     stop.abort();
   });
 
   it("does not resume against a different registry: it resyncs from the new one", async () => {
     const { srv, proxy, client } = await setup();
     srv.registry.registerGroup({ group: "svc" });
-    const stop = new AbortController();
-    let resyncs = 0;
-    const watch = client.watch({ group: "svc" }, { signal: stop.signal, backoff: { initialMs: 20, maxMs: 200 }, onResync: () => resyncs++ })[
-      Symbol.asyncIterator
-    ]();
+    const { watch, stop, resyncs } = watchSvc(client);
     await take(watch, lastSnapshot);
     // A second server whose revisions run past the first's: a resume would be accepted but wrong.
     const other = await startServer();
@@ -136,7 +134,7 @@ describe("TS client watch resumes across dropped connections", () => {
     if (snapshot?.event?.$case !== "snapshot") throw new Error(`expected a snapshot, got ${snapshot?.event?.$case}`);
     expect(snapshot.event.value.resync).toBe(true);
     expect(snapshot.event.value.identifiers.map((i) => i.status)).toEqual([-7]);
-    expect(resyncs).toBe(1);
+    expect(resyncs()).toBe(1);
     stop.abort();
   });
 

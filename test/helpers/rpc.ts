@@ -1,6 +1,7 @@
 import type { status as Code } from "@grpc/grpc-js";
-import { expect } from "vitest";
-import type { SrClient } from "../../clients/ts/index.js";
+import { afterAll, beforeAll, expect } from "vitest";
+import { SrClient } from "../../clients/ts/index.js";
+import { type TestServer, startServer } from "./server.js";
 
 /** Names no other test of the file uses: `prefix-1`, `prefix-2`, ... */
 export function uniqueNames(): (prefix: string) => string {
@@ -18,4 +19,22 @@ export async function failsWithoutChange(c: SrClient, call: () => Promise<unknow
   const before = await revisionOf(c);
   await expect(call()).rejects.toMatchObject({ code, details: expect.stringMatching(message) });
   expect(await revisionOf(c), "a failed call must not change the revision").toBe(before);
+}
+
+/**
+ * One in-process server and one client for the whole test file, handed to
+ * `use` once started (and closed after the file's last test).
+ */
+export function serverPerFile(use: (srv: TestServer, c: SrClient) => void): void {
+  let srv: TestServer | undefined;
+  let c: SrClient | undefined;
+  beforeAll(async () => {
+    srv = await startServer();
+    c = new SrClient(srv.address);
+    use(srv, c);
+  });
+  afterAll(async () => {
+    c?.close();
+    await srv?.stop();
+  });
 }

@@ -15,20 +15,14 @@ import {
   ListStatusResponse,
   SrClient,
 } from "../../clients/ts/index.js";
-import { failsWithoutChange, uniqueNames } from "../helpers/rpc.js";
-import { type TestServer, startServer } from "../helpers/server.js";
+import { failsWithoutChange, serverPerFile, uniqueNames } from "../helpers/rpc.js";
+import type { TestServer } from "../helpers/server.js";
 
 let srv: TestServer;
 let c: SrClient;
-
-beforeAll(async () => {
-  srv = await startServer();
-  c = new SrClient(srv.address);
-});
-
-afterAll(async () => {
-  c?.close();
-  await srv?.stop();
+serverPerFile((server, client) => {
+  srv = server;
+  c = client;
 });
 
 const uniq = uniqueNames();

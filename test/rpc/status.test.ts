@@ -4,22 +4,16 @@
  * call, case folding, details, aggregation and the revision counter.
  */
 import { status as Code } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SrClient } from "../../clients/ts/index.js";
-import { failsWithoutChange, revisionOf, uniqueNames } from "../helpers/rpc.js";
-import { type TestServer, startServer } from "../helpers/server.js";
+import { describe, expect, it } from "vitest";
+import type { SrClient } from "../../clients/ts/index.js";
+import { failsWithoutChange, revisionOf, serverPerFile, uniqueNames } from "../helpers/rpc.js";
+import type { TestServer } from "../helpers/server.js";
 
 let srv: TestServer;
 let c: SrClient;
-
-beforeAll(async () => {
-  srv = await startServer();
-  c = new SrClient(srv.address);
-});
-
-afterAll(async () => {
-  c?.close();
-  await srv?.stop();
+serverPerFile((server, client) => {
+  srv = server;
+  c = client;
 });
 
 const uniq = uniqueNames();
