@@ -1,5 +1,5 @@
 import { Server } from "@grpc/grpc-js";
-import { ConfigError, type ServerConfig } from "./config.js";
+import { ConfigError, type ServerConfig, splitListen } from "./config.js";
 import { AccessPolicy } from "./domain/access.js";
 import { coreInitializing, coreRunning, coreShuttingDown, createCore } from "./domain/core.js";
 import { SrError } from "./domain/errors.js";
@@ -68,8 +68,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     tls: config.tls,
   });
   const port = await bind(server, config.listen, config);
-  const host = config.listen.slice(0, config.listen.lastIndexOf(":"));
-  const address = `${host}:${port}`;
+  const address = `${splitListen(config.listen)?.host}:${port}`;
   log(`sr: gRPC listening on ${address}${config.tls ? " (TLS)" : ""}`);
   let http: HttpServer | undefined;
   if (config.http) {

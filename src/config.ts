@@ -92,10 +92,23 @@ export function durationMs(value: unknown, path: string): number {
 
 const LISTEN = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/;
 
-/** HOST:PORT (IPv6 hosts in brackets), port 0..65535 (0 picks a free one). */
-export function checkListen(value: string, source: string): string {
+/** A listen address taken apart: `host` as written (IPv6 in brackets), `bindHost` without them. */
+export interface ListenAddress {
+  host: string;
+  bindHost: string;
+  port: number;
+}
+
+/** HOST:PORT (IPv6 hosts in brackets), port 0..65535 (0 picks a free one); undefined when malformed. */
+export function splitListen(value: string): ListenAddress | undefined {
   const match = LISTEN.exec(value);
-  if (!match || Number(match[2]) > 65535) {
+  if (!match || Number(match[2]) > 65535) return undefined;
+  const host = match[1] as string;
+  return { host, bindHost: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(match[2]) };
+}
+
+export function checkListen(value: string, source: string): string {
+  if (!splitListen(value)) {
     throw new ConfigError(`${source}: must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:50051 (got '${value}')`);
   }
   return value;

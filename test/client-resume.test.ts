@@ -3,42 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SrClient, type WatchStatusResponse } from "../clients/ts/index.js";
 import { type Proxy, startProxy } from "./helpers/proxy.js";
 import { type TestServer, startServer } from "./helpers/server.js";
-
-/** Pulls events from a watch until `until` holds for the list so far; fails after `timeoutMs`. */
-async function take(
-  it: AsyncIterator<WatchStatusResponse>,
-  until: (seen: WatchStatusResponse[]) => boolean,
-  timeoutMs = 10_000,
-): Promise<WatchStatusResponse[]> {
-  const seen: WatchStatusResponse[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (!until(seen)) {
-    const left = deadline - Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const next = await Promise.race([
-      it.next(),
-      new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), Math.max(left, 0));
-      }),
-    ]);
-    clearTimeout(timer);
-    if (next === "timeout") throw new Error(`timed out after ${timeoutMs} ms with ${seen.length} events: ${describeEvents(seen)}`);
-    if (next.done) throw new Error(`watch ended after ${seen.length} events`);
-    seen.push(next.value);
-  }
-  return seen;
-}
-
-const describeEvents = (events: WatchStatusResponse[]) =>
-  events.map((e) => `${e.revision}:${e.event?.$case}`).join(" ");
+import { collect, waitFor } from "./helpers/wait.js";
 
 const statusesOf = (events: WatchStatusResponse[]) =>
   events.flatMap((e) => (e.event?.$case === "statusChanged" ? [e.event.value.status] : []));
 
-const lastSnapshot = (seen: WatchStatusResponse[]) => {
-  const e = seen[seen.length - 1]?.event;
-  return e?.$case === "snapshot" && e.value.last;
-};
+const lastSnapshot = (e: WatchStatusResponse) => e.event?.$case === "snapshot" && e.event.value.last;
 
 describe("TS client watch resumes across dropped connections", () => {
   const cleanup: (() => Promise<void> | void)[] = [];
@@ -66,9 +36,7 @@ describe("TS client watch resumes across dropped connections", () => {
       () => client.close(),
       async () => {
         // Every watch of the test has ended: the server holds no watcher.
-        const deadline = Date.now() + 5000;
-        while (srv.hub.watcherCount > 0 && Date.now() < deadline) await new Promise((r) => setImmediate(r));
-        expect(srv.hub.watcherCount).toBe(0);
+        await waitFor(() => srv.hub.watcherCount === 0, 5_000, "the server to free every watcher");
       },
     );
     return { srv, proxy, client };
@@ -78,20 +46,20 @@ describe("TS client watch resumes across dropped connections", () => {
     const { srv, proxy, client } = await setup();
     srv.registry.registerGroup({ group: "svc" });
     const { watch, stop, resyncs } = watchSvc(client);
-    await take(watch, lastSnapshot);
+    await collect(watch, lastSnapshot, 10_000);
     for (const s of [2, 3, 4]) srv.registry.setStatus({ group: "svc", identifier: "", status: s });
-    const before = await take(watch, (seen) => seen.length === 3);
+    const before = await collect(watch, 3, 10_000);
     proxy.cut();
     // Made while the connection is down (synchronously, before any reconnect).
     const revisions: number[] = [];
     for (const s of [5, 6, 7, 8]) revisions.push(srv.registry.setStatus({ group: "svc", identifier: "", status: s }).revision);
-    const after = await take(watch, (seen) => seen.length === 4);
+    const after = await collect(watch, 4, 10_000);
     expect(statusesOf([...before, ...after])).toEqual([2, 3, 4, 5, 6, 7, 8]);
     expect(after.map((e) => Number(e.revision))).toEqual(revisions);
     expect(resyncs()).toBe(0);
     // And it goes on live after the resume.
     srv.registry.setStatus({ group: "svc", identifier: "", status: -9 });
-    expect(statusesOf(await take(watch, (seen) => seen.length === 1))).toEqual([-9]);
+    expect(statusesOf(await collect(watch, 1, 10_000))).toEqual([-9]);
     stop.abort();
     expect((await watch.next()).done).toBe(true);
   });
@@ -103,12 +71,12 @@ describe("TS client watch resumes across dropped connections", () => {
     });
     srv.registry.registerGroup({ group: "svc" });
     const { watch, stop, resyncs } = watchSvc(client);
-    await take(watch, lastSnapshot);
+    await collect(watch, lastSnapshot, 10_000);
     srv.registry.setStatus({ group: "svc", identifier: "", status: 2 });
-    await take(watch, (seen) => seen.length === 1);
+    await collect(watch, 1, 10_000);
     proxy.cut();
     for (let s = 3; s < 30; s++) srv.registry.setStatus({ group: "svc", identifier: "", status: s });
-    const [snapshot] = await take(watch, lastSnapshot);
+    const [snapshot] = await collect(watch, lastSnapshot, 10_000);
     expect(snapshot?.event?.$case).toBe("snapshot");
     if (snapshot?.event?.$case !== "snapshot") throw new Error("unreachable");
     expect(snapshot.event.value.resync).toBe(true);
@@ -122,7 +90,7 @@ describe("TS client watch resumes across dropped connections", () => {
     const { srv, proxy, client } = await setup();
     srv.registry.registerGroup({ group: "svc" });
     const { watch, stop, resyncs } = watchSvc(client);
-    await take(watch, lastSnapshot);
+    await collect(watch, lastSnapshot, 10_000);
     // A second server whose revisions run past the first's: a resume would be accepted but wrong.
     const other = await startServer();
     cleanup.push(() => other.stop());
@@ -130,7 +98,7 @@ describe("TS client watch resumes across dropped connections", () => {
     for (let i = 0; i < 20; i++) other.registry.registerGroup({ group: `filler${i}` });
     proxy.retarget(other.address);
     proxy.cut();
-    const [snapshot] = await take(watch, lastSnapshot);
+    const [snapshot] = await collect(watch, lastSnapshot, 10_000);
     if (snapshot?.event?.$case !== "snapshot") throw new Error(`expected a snapshot, got ${snapshot?.event?.$case}`);
     expect(snapshot.event.value.resync).toBe(true);
     expect(snapshot.event.value.identifiers.map((i) => i.status)).toEqual([-7]);
@@ -161,10 +129,10 @@ describe("start_revision on the wire", () => {
     for (let s = 1; s <= 50; s++) srv.registry.setStatus({ group: "g", identifier: "", status: s % 2 ? 100 + s : -s });
     const stop = new AbortController();
     const watch = client.watch({ group: "g", startRevision: from }, { signal: stop.signal, resume: false })[Symbol.asyncIterator]();
-    const first = await take(watch, (seen) => seen.length === 10);
+    const first = await collect(watch, 10, 10_000);
     // Changes made while the replay is still being sent.
     for (let s = 51; s <= 60; s++) srv.registry.setStatus({ group: "g", identifier: "", status: s % 2 ? 100 + s : -s });
-    const rest = await take(watch, (seen) => seen.length === 50);
+    const rest = await collect(watch, 50, 10_000);
     const all = [...first, ...rest];
     expect(all.every((e) => e.event?.$case === "statusChanged")).toBe(true);
     expect(all.map((e) => Number(e.revision))).toEqual(Array.from({ length: 60 }, (_, i) => from + 1 + i));

@@ -13,17 +13,9 @@ import {
   type HealthListResponse,
 } from "../clients/ts/gen/health/v1/health.js";
 import { type TestServer, startServer } from "./helpers/server.js";
+import { waitFor } from "./helpers/wait.js";
 
 const CALL_TIMEOUT_MS = 5_000;
-
-/** Polls `condition` until it holds; fails after `timeoutMs`. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 function check(client: HealthClient, service: string): Promise<Serving> {
   return new Promise((resolve, reject) => {
@@ -104,7 +96,7 @@ class Watch {
 
   /** Resolves when the server ended the stream; returns the final status code. */
   async finished(timeoutMs = 5_000): Promise<number> {
-    await waitFor(() => this.ended || this.error !== undefined, "the end of the watch", timeoutMs);
+    await waitFor(() => this.ended || this.error !== undefined, timeoutMs, "the end of the watch");
     return this.error?.code ?? status.OK;
   }
 
@@ -284,7 +276,7 @@ describe("grpc.health.v1", () => {
   it("cancelled Watch streams are released by the server", async () => {
     expect(srv.health.watchCount).toBe(watches.length);
     for (const w of watches) w.cancel();
-    await waitFor(() => srv.health.watchCount === 0, "the server to forget the cancelled health watches");
+    await waitFor(() => srv.health.watchCount === 0, 5_000, "the server to forget the cancelled health watches");
   });
 });
 
@@ -347,7 +339,7 @@ describe("grpc.health.v1 Watch limit", () => {
       expect(refused.error?.details).toMatch(/max_watchers/);
 
       open[0]!.cancel();
-      await waitFor(() => srv.health.watchCount === 1, "the cancelled watch to be released");
+      await waitFor(() => srv.health.watchCount === 1, 5_000, "the cancelled watch to be released");
       const again = new Watch(health, "core");
       open.push(again);
       expect(await again.messages(1)).toEqual([Serving.SERVING]);
@@ -374,7 +366,7 @@ describe("grpc.health.v1 with auth configured", () => {
       w.cancel();
       // The service itself does want a token.
       await expect(sr.getStatus({ group: "core" })).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
-      await waitFor(() => srv.health.watchCount === 0, "the cancelled watch to be released");
+      await waitFor(() => srv.health.watchCount === 0, 5_000, "the cancelled watch to be released");
     } finally {
       health.close();
       sr.close();

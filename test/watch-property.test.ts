@@ -5,6 +5,7 @@ import { SrError } from "../src/domain/errors.js";
 import { foldName } from "../src/domain/names.js";
 import type { Change } from "../src/domain/registry.js";
 import { type TestServer, startServer } from "./helpers/server.js";
+import { waitFor } from "./helpers/wait.js";
 
 /**
  * Random interleavings of writes with watchers of every filter connecting,
@@ -168,14 +169,6 @@ function rebuild(w: Watcher, capacityOf: (g: string, i: string) => number): Mode
   return model;
 }
 
-async function waitFor(condition: () => boolean, what: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
-
 async function run(commands: Command[]): Promise<void> {
   const srv: TestServer = await startServer();
   const client = new SrClient(srv.address);
@@ -209,7 +202,8 @@ async function run(commands: Command[]): Promise<void> {
             connect(client, w);
             await waitFor(
               () => w.events.some((e) => e.event?.$case === "snapshot" && e.event.value.last) || w.failure !== undefined,
-              () => "the snapshot",
+              10_000,
+              "the snapshot",
             );
             w.from = Number(w.events[0]?.revision);
             watchers.push(w);
@@ -251,6 +245,7 @@ async function run(commands: Command[]): Promise<void> {
       const target = expected.length ? (expected[expected.length - 1] as Change).revision : w.from;
       await waitFor(
         () => lastRevision(w) >= target || w.failure !== undefined,
+        10_000,
         () => `watcher ${JSON.stringify(w.filter)} full=${w.full} at ${lastRevision(w)} of ${target} (head ${head})`,
       );
       await disconnect(w);
@@ -277,7 +272,7 @@ async function run(commands: Command[]): Promise<void> {
       }
     }
     // Every cancelled stream freed its watcher on the server.
-    await waitFor(() => srv.hub.watcherCount === 0, () => `${srv.hub.watcherCount} watchers still open`);
+    await waitFor(() => srv.hub.watcherCount === 0, 10_000, () => `${srv.hub.watcherCount} watchers still open`);
   } finally {
     unsubscribe();
     for (const w of watchers) await disconnect(w);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { SrClient } from "../clients/ts/index.js";
 import { rawWatch } from "./helpers/raw-watch.js";
 import { type TestServer, startServer } from "./helpers/server.js";
+import { waitFor } from "./helpers/wait.js";
 
 /**
  * One watcher stops reading while 100,000 changes are made. The server must
@@ -28,24 +29,11 @@ afterAll(async () => {
   await srv.stop();
 });
 
-function waitUntil(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  if (condition()) return Promise.resolve();
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (condition()) resolve();
-      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
-      else setImmediate(check);
-    };
-    check();
-  });
-}
-
 it("bounds a stuck watcher's queue, feeds the others everything, then resyncs it", async () => {
   // The stuck watcher: reads nothing, so its HTTP/2 window fills and the server must hold back.
   const stuck = await rawWatch(srv.address, { group: "load", includeDetails: true });
   const stuckEvents = stuck.events;
-  await waitUntil(() => srv.hub.watcherCount === 1, "the stuck watcher");
+  await waitFor(() => srv.hub.watcherCount === 1, 60_000, "the stuck watcher");
   const stuckWatcher = srv.hub.list()[0];
 
   // Two live watchers that read everything.
@@ -61,7 +49,7 @@ it("bounds a stuck watcher's queue, feeds the others everything, then resyncs it
       received[k] = (received[k] as number) + 1;
     }
   });
-  await waitUntil(() => srv.hub.watcherCount === 3, "three watchers");
+  await waitFor(() => srv.hub.watcherCount === 3, 60_000, "three watchers");
 
   // The writer goes as fast as the live watchers read (paced by what they
   // received, never by a timer), in batches that each overflow nobody but the stuck one.
@@ -73,9 +61,9 @@ it("bounds a stuck watcher's queue, feeds the others everything, then resyncs it
       srv.registry.setStatus({ group: "load", identifier: `id${n % IDENTIFIERS}`, status: n % 2 ? 1 : -1, details: `change ${n}` });
     }
     for (const w of srv.hub.list()) maxPendingSeen = Math.max(maxPendingSeen, w.pending);
-    await waitUntil(() => Math.min(...received) >= n - 250, "live watchers to keep up");
+    await waitFor(() => Math.min(...received) >= n - 250, 60_000, "live watchers to keep up");
   }
-  await waitUntil(() => received.every((r) => r === CHANGES), "live watchers to receive every change");
+  await waitFor(() => received.every((r) => r === CHANGES), 60_000, "live watchers to receive every change");
   expect(ordered).toBe(true);
   expect(lastRevision).toEqual([start + CHANGES, start + CHANGES]);
 
@@ -92,7 +80,7 @@ it("bounds a stuck watcher's queue, feeds the others everything, then resyncs it
 
   // It reads again: whatever was in flight, then a resync snapshot equal to the registry.
   stuck.resume();
-  await waitUntil(() => stuckEvents.some((e) => e.event?.$case === "snapshot" && e.event.value.resync && e.event.value.last), "the resync snapshot");
+  await waitFor(() => stuckEvents.some((e) => e.event?.$case === "snapshot" && e.event.value.resync && e.event.value.last), 60_000, "the resync snapshot");
   const resync = stuckEvents.filter((e) => e.event?.$case === "snapshot" && e.event.value.resync);
   const identifiers = resync.flatMap((e) => (e.event?.$case === "snapshot" ? e.event.value.identifiers : []));
   const registry = srv.registry.snapshot({ group: "load" });
@@ -106,5 +94,5 @@ it("bounds a stuck watcher's queue, feeds the others everything, then resyncs it
   stop.abort();
   stuck.close();
   await Promise.all(readers);
-  await waitUntil(() => srv.hub.watcherCount === 0, "every watcher to be freed");
+  await waitFor(() => srv.hub.watcherCount === 0, 60_000, "every watcher to be freed");
 }, 120_000);

@@ -80,7 +80,6 @@ export const REGISTRY_ID_HEADER = "sr-registry-id";
  * request. RESOURCE_EXHAUSTED (a watcher limit) is surfaced, not waited out.
  */
 const RETRYABLE = new Set<number>([
-  status.OK,
   status.CANCELLED,
   status.UNKNOWN,
   status.ABORTED,

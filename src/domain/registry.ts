@@ -224,10 +224,6 @@ export class Registry {
     return this.currentRevision;
   }
 
-  get groupCount(): number {
-    return this.groups.size;
-  }
-
   get totalIdentifiers(): number {
     return this.identifierCount;
   }

@@ -142,7 +142,7 @@ type Waiter = (event: WatchEvent | undefined) => void;
  * - then live changes, queued up to the budget; past it the queue is dropped
  *   and a resync snapshot replaces it once the reader asks for more.
  */
-export class Watcher implements AsyncIterable<WatchEvent> {
+export class Watcher {
   private parts: SnapshotPart[] = [];
   /** While catching up: the last revision read from the history. */
   private cursor: number | undefined;
@@ -173,10 +173,6 @@ export class Watcher implements AsyncIterable<WatchEvent> {
 
   get pending(): number {
     return this.queue.length - this.queueHead;
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   /** @internal Starts with a snapshot of the watched identifiers. */
@@ -236,18 +232,6 @@ export class Watcher implements AsyncIterable<WatchEvent> {
   drain(): void {
     this.draining = true;
     if (this.waiter) this.deliver(undefined);
-  }
-
-  async *[Symbol.asyncIterator](): AsyncIterator<WatchEvent> {
-    try {
-      for (;;) {
-        const event = await this.next();
-        if (!event) return;
-        yield event;
-      }
-    } finally {
-      this.close();
-    }
   }
 
   private wake(): void {

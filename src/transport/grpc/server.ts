@@ -4,7 +4,6 @@ import {
   ServerCredentials,
   type ServerWritableStream,
   type UntypedServiceImplementation,
-  status as grpcStatus,
 } from "@grpc/grpc-js";
 import type { TlsConfig } from "../../config.js";
 import type { Registry } from "../../domain/registry.js";
@@ -12,6 +11,7 @@ import type { WatchHub } from "../../domain/watch-hub.js";
 import { HealthAdapter, healthDefinition } from "./health.js";
 import { addReflection } from "./reflection.js";
 import { type CallGate, statusReportDefinition, statusReportService } from "./service.js";
+import { toGrpcError } from "./status.js";
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
@@ -19,15 +19,16 @@ export interface GrpcServerOptions {
   tls?: TlsConfig | undefined;
 }
 
-/** Refuses any call of a wrapped service once a graceful stop began. */
-function refuseWhenStopping(gate: CallGate, impl: UntypedServiceImplementation): UntypedServiceImplementation {
+/** Passes every call of a wrapped service through the gate, open (no token) like health. */
+function gated(gate: CallGate, impl: UntypedServiceImplementation): UntypedServiceImplementation {
   const out: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(impl)) {
     out[name] = ((call: ServerWritableStream<unknown, unknown>, callback?: (e: unknown) => void) => {
-      if (gate.stopping) {
-        const error = { code: grpcStatus.UNAVAILABLE, details: "the server is shutting down" };
-        if (callback) callback(error);
-        else call.emit("error", error);
+      try {
+        gate.admit(call.metadata, undefined, true);
+      } catch (error) {
+        if (callback) callback(toGrpcError(error));
+        else call.emit("error", toGrpcError(error));
         return;
       }
       (handler as (...args: unknown[]) => void)(call, callback);
@@ -57,6 +58,6 @@ export function createGrpcServer(registry: Registry, hub: WatchHub, gate: CallGa
   server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
   const health = new HealthAdapter(registry, gate, options.healthWatchLimits);
   server.addService(healthDefinition, health.implementation());
-  addReflection(server, (impl) => refuseWhenStopping(gate, impl));
+  addReflection(server, (impl) => gated(gate, impl));
   return { server, health };
 }

@@ -80,8 +80,8 @@ const byGroup = (req: { group: string }) => req.group;
 
 /**
  * Encoded watch responses, shared by every watcher that receives the same
- * change with the same options, so a change fanned out to a thousand watchers
- * is encoded once.
+ * change (its message does not depend on the watch options), so a change
+ * fanned out to a thousand watchers is encoded once.
  */
 const encodedChanges = new WeakMap<Change, Buffer>();
 
@@ -104,8 +104,10 @@ async function pump(call: ServerWritableStream<WatchStatusRequest, Buffer>, next
     stop();
     resumeWriting?.();
   };
+  const onDrain = () => resumeWriting?.();
   call.on("cancelled", onGone);
   call.on("error", onGone);
+  call.on("drain", onDrain);
   try {
     for (;;) {
       const event = await next();
@@ -113,7 +115,6 @@ async function pump(call: ServerWritableStream<WatchStatusRequest, Buffer>, next
       if (!call.write(encodeEvent(event))) {
         await new Promise<void>((resolve) => {
           resumeWriting = resolve;
-          call.once("drain", resolve);
         });
         resumeWriting = undefined;
         if (cancelled) break;
@@ -124,7 +125,7 @@ async function pump(call: ServerWritableStream<WatchStatusRequest, Buffer>, next
     stop();
     call.off("cancelled", onGone);
     call.off("error", onGone);
-    call.removeAllListeners("drain");
+    call.off("drain", onDrain);
   }
 }
 

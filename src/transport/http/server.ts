@@ -13,6 +13,7 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { splitListen } from "../../config.js";
 import type { Registry } from "../../domain/registry.js";
 import { handleMiRequest, parseErrorResponse } from "./mi.js";
 
@@ -103,30 +104,22 @@ function onRequest(registry: Registry, req: IncomingMessage, res: ServerResponse
   });
 }
 
-/** Splits HOST:PORT (IPv6 in brackets) into what listen() takes. */
-function splitListen(listen: string): { host: string; port: number } {
-  const match = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/.exec(listen);
-  if (!match || Number(match[2]) > 65535) throw new Error(`http: must be HOST:PORT with a port from 0 to 65535 (got '${listen}')`);
-  const host = match[1] as string;
-  return { host: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(match[2]) };
-}
-
 /** Starts the MI endpoint on `listen` (HOST:PORT, port 0 picks a free one). */
 export async function startHttpServer(registry: Registry, listen: string): Promise<HttpServer> {
-  const { host, port } = splitListen(listen);
+  const address = splitListen(listen);
+  if (!address) throw new Error(`http: must be HOST:PORT with a port from 0 to 65535 (got '${listen}')`);
   const server: Server = createServer((req, res) => onRequest(registry, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, host, () => {
+    server.listen(address.port, address.bindHost, () => {
       server.off("error", reject);
       resolve();
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  const hostPart = listen.slice(0, listen.lastIndexOf(":"));
   let closing: Promise<void> | undefined;
   return {
-    address: `${hostPart}:${bound}`,
+    address: `${address.host}:${bound}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
