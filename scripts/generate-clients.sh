@@ -59,7 +59,8 @@ done
 
 if $check; then
   paths=(clients/python/sr_client/gen clients/go/srv1)
-  if ! git diff --exit-code --stat -- "${paths[@]}" || [ -n "$(git status --porcelain -- "${paths[@]}")" ]; then
+  # --porcelain reports modified and untracked files alike.
+  if [ -n "$(git status --porcelain -- "${paths[@]}")" ]; then
     git status --short -- "${paths[@]}" >&2
     echo "generated client code is stale: run 'npm run generate:clients' and commit the result" >&2
     exit 1

@@ -24,8 +24,8 @@ var ErrStreamEnded = errors.New("srclient: the server ended the watch stream")
 // of this code rather than returning it: the connection or the server went
 // away, or a limit was hit that may clear. Anything else (InvalidArgument,
 // PermissionDenied, Unauthenticated, ...) is the caller's to handle.
-// Canceled is retried too when the server cancelled the stream (a forced
-// stop), not when the Client was closed.
+// Canceled is not in this set: Watch itself retries a Canceled stream when the
+// server cancelled it (a forced stop), and returns it when the Client was closed.
 func Retryable(code codes.Code) bool {
 	switch code {
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted,

@@ -6,6 +6,7 @@
 
 import argparse
 import os
+from pathlib import Path
 
 from sr_client import connect
 
@@ -18,7 +19,7 @@ def main() -> None:
     p.add_argument("--ca", help="PEM file of the CA to trust; turns TLS on")
     args = p.parse_args()
 
-    root = open(args.ca, "rb").read() if args.ca else None
+    root = Path(args.ca).read_bytes() if args.ca else None
     with connect(args.target, root_certificates=root, token=args.token) as sr:
         # Idempotent: a restarted publisher simply registers again.
         sr.register_group(args.group, status=-1, details="starting", report_capacity=100)

@@ -7,6 +7,7 @@ dropped connection.
 
 import argparse
 import os
+from pathlib import Path
 import sys
 
 from sr_client import connect
@@ -29,7 +30,7 @@ def main() -> None:
     p.add_argument("--count", type=int, default=0, help="exit after this many changes (0: never)")
     args = p.parse_args()
 
-    root = open(args.ca, "rb").read() if args.ca else None
+    root = Path(args.ca).read_bytes() if args.ca else None
     with connect(args.target, root_certificates=root, token=args.token) as sr:
         changes = 0
         for msg in sr.watch(args.group, on_retry=reconnecting):

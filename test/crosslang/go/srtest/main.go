@@ -30,6 +30,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/status"
@@ -123,19 +124,8 @@ func codeName(err error) string {
 	if err == srclient.ErrStreamEnded {
 		return "ENDED"
 	}
-	// The names Python and the gRPC docs use: NOT_FOUND, UNAVAILABLE, ...
-	return strings.ToUpper(snake(status.Code(err).String()))
-}
-
-func snake(s string) string {
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && r >= 'A' && r <= 'Z' {
-			b.WriteByte('_')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
+	// google.rpc.Code's names, the ones Python prints: NOT_FOUND, CANCELLED, ...
+	return code.Code(status.Code(err)).String()
 }
 
 var errDone = errors.New("done")
