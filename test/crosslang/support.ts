@@ -78,6 +78,37 @@ export function toolchainGate(language: string, missing: string[]): { skip: bool
   };
 }
 
+// ---------------------------------------------------------------- waiting
+
+/** Wakes its waiters whenever something arrives; `until` re-tests on each wake, up to a deadline. */
+class Arrivals {
+  private waiters: (() => void)[] = [];
+
+  notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once `test` holds; fails with `fail(reason)` when `stopped` names a reason or `ms` pass. */
+  async until(test: () => boolean, ms: number, stopped: () => string | undefined, fail: (reason: string) => Error): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (test()) return;
+      const reason = stopped();
+      const left = deadline - Date.now();
+      if (reason !== undefined || left <= 0) throw fail(reason ?? "timed out");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
 // ---------------------------------------------------------------- processes
 
 /** A child process whose stdout is read as lines (JSON lines parsed). */
@@ -86,7 +117,7 @@ export class Proc {
   stderr = "";
   readonly exited: Promise<number | null>;
   private readonly child: ChildProcess;
-  private waiters: (() => void)[] = [];
+  private readonly arrivals = new Arrivals();
 
   constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
     this.child = spawn(cmd, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -97,7 +128,7 @@ export class Proc {
       const parts = buffered.split("\n");
       buffered = parts.pop() ?? "";
       this.lines.push(...parts);
-      this.notify();
+      this.arrivals.notify();
     });
     this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
       this.stderr += chunk;
@@ -107,18 +138,12 @@ export class Proc {
         live.delete(this);
         if (buffered !== "") this.lines.push(buffered);
         resolve(code);
-        this.notify();
+        this.arrivals.notify();
       });
       this.child.on("error", (error) => {
         this.stderr += String(error);
       });
     });
-  }
-
-  private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
   }
 
   /** JSON values of the stdout lines so far. */
@@ -128,22 +153,15 @@ export class Proc {
 
   /** Waits until `test` holds over the output, failing after `ms` or when the process exits first. */
   async waitFor(what: string, test: (p: Proc) => boolean, ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (test(this)) return;
-      if (this.child.exitCode !== null || this.child.signalCode !== null) {
-        throw new Error(`${what}: the process exited (${this.child.exitCode ?? this.child.signalCode})\nstdout:\n${this.lines.join("\n")}\nstderr:\n${this.stderr}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${what}: timed out\nstdout:\n${this.lines.join("\n")}\nstderr:\n${this.stderr}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    await this.arrivals.until(
+      () => test(this),
+      ms,
+      () =>
+        this.child.exitCode !== null || this.child.signalCode !== null
+          ? `the process exited (${this.child.exitCode ?? this.child.signalCode})`
+          : undefined,
+      (reason) => new Error(`${what}: ${reason}\nstdout:\n${this.lines.join("\n")}\nstderr:\n${this.stderr}`),
+    );
   }
 
   /** Waits for the exit and returns the exit code, failing after `ms`. */
@@ -356,7 +374,7 @@ export class Collector {
   readonly events: EventJson[] = [];
   error: unknown = undefined;
   ended = false;
-  private waiters: (() => void)[] = [];
+  private readonly arrivals = new Arrivals();
 
   constructor(stream: AsyncIterable<WatchStatusResponse>) {
     void this.consume(stream);
@@ -366,38 +384,23 @@ export class Collector {
     try {
       for await (const m of stream) {
         this.events.push(eventJson(m));
-        this.notify();
+        this.arrivals.notify();
       }
     } catch (error) {
       this.error = error;
     }
     this.ended = true;
-    this.notify();
-  }
-
-  private notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    this.arrivals.notify();
   }
 
   /** Waits until `test` holds over the events, failing after `ms` or when the stream ends first. */
   async waitFor(what: string, test: (events: EventJson[]) => boolean, ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (test(this.events)) return;
-      const left = deadline - Date.now();
-      if (this.ended || left <= 0) {
-        throw new Error(`${what}: ${this.ended ? `the stream ended (${String(this.error)})` : "timed out"}; events: ${JSON.stringify(this.events)}`);
-      }
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
+    await this.arrivals.until(
+      () => test(this.events),
+      ms,
+      () => (this.ended ? `the stream ended (${String(this.error)})` : undefined),
+      (reason) => new Error(`${what}: ${reason}; events: ${JSON.stringify(this.events)}`),
+    );
   }
 }
 
