@@ -44,7 +44,7 @@ import {
   HealthCheckResponse_ServingStatus as Serving,
   HealthClient,
   type HealthCheckResponse,
-} from "../clients/ts/gen/health/v1/health.js";
+} from "../gen/ts/health/v1/health.js";
 import { type TestServer, startServer } from "../test/helpers/server.js";
 
 // ---- options ----

@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 npm run --silent generate
-if ! git diff --exit-code --stat -- clients/ts/gen || [ -n "$(git status --porcelain -- clients/ts/gen)" ]; then
+if ! git diff --exit-code --stat -- gen || [ -n "$(git status --porcelain -- gen)" ]; then
   echo "generated code is stale: run 'npm run generate' and commit the result" >&2
   exit 1
 fi

@@ -44,9 +44,9 @@ import {
   type UnregisterIdentifierResponse,
   WatchStatusRequest,
   type WatchStatusResponse,
-} from "./gen/sr/v1/sr.js";
+} from "../../gen/ts/sr/v1/sr.js";
 
-export * from "./gen/sr/v1/sr.js";
+export * from "../../gen/ts/sr/v1/sr.js";
 export { status as GrpcStatus } from "@grpc/grpc-js";
 
 export interface SrClientOptions {

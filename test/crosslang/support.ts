@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IdentifierStatus, WatchStatusResponse } from "../../clients/ts/gen/sr/v1/sr.js";
+import type { IdentifierStatus, WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
 import { SrClient } from "../../clients/ts/index.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 

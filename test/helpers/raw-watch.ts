@@ -1,5 +1,5 @@
 import http2 from "node:http2";
-import { WatchStatusRequest, WatchStatusResponse } from "../../clients/ts/gen/sr/v1/sr.js";
+import { WatchStatusRequest, WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
 
 /**
  * A WatchStatus call made at the HTTP/2 level, on a connection of its own,

@@ -12,7 +12,7 @@ import {
   type HealthCheckResponse,
   type HealthListRequest,
   type HealthListResponse,
-} from "../../../clients/ts/gen/health/v1/health.js";
+} from "../../../gen/ts/health/v1/health.js";
 import { SrError } from "../../domain/errors.js";
 import { ALL, MAIN, foldName } from "../../domain/names.js";
 import type { Registry } from "../../domain/registry.js";

@@ -6,7 +6,7 @@ import type {
   IdentifierStatus,
   Report,
   WatchStatusResponse,
-} from "../../../clients/ts/gen/sr/v1/sr.js";
+} from "../../../gen/ts/sr/v1/sr.js";
 
 /** Domain values to the generated protobuf types (numbers become uint64 bigints). */
 export function toIdentifierStatus(view: StatusView): IdentifierStatus {

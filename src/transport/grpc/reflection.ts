@@ -4,8 +4,8 @@ import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/pr
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 
-/** Built by `npm run generate` with buf: our schema, its imports and grpc.health.v1, comments kept. */
-const DESCRIPTORS = new URL("../../../clients/ts/gen/descriptors.binpb", import.meta.url);
+/** Built by `npm run generate` with buf: our schema, its imports, grpc.health.v1, reflection and google.rpc, comments kept. */
+const DESCRIPTORS = new URL("../../../gen/descriptors.binpb", import.meta.url);
 
 /**
  * Server reflection v1 and v1alpha over the real file descriptors. Feeding
@@ -17,7 +17,9 @@ export function addReflection(
   wrap: (impl: UntypedServiceImplementation) => UntypedServiceImplementation,
 ): void {
   const set = fromBinary(FileDescriptorSetSchema, readFileSync(DESCRIPTORS));
-  const fileDescriptorProtos = set.file.map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
+  // The set concatenates several builds; a file two of them share is served once.
+  const files = new Map(set.file.map((file) => [file.name, file]));
+  const fileDescriptorProtos = [...files.values()].map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file)));
   const reflection = new ReflectionService({ descriptors: { fileDescriptorProtos } } as never);
   // Route the service through `wrap` so reflection calls pass the same gate.
   reflection.addToServer({

@@ -21,7 +21,7 @@ import {
   WatchStatusRequest,
   WatchStatusResponse,
   type StatusReportServiceServer,
-} from "../../../clients/ts/gen/sr/v1/sr.js";
+} from "../../../gen/ts/sr/v1/sr.js";
 import type { AccessPolicy } from "../../domain/access.js";
 import { SrError } from "../../domain/errors.js";
 import type { Registry } from "../../domain/registry.js";

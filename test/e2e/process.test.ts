@@ -5,10 +5,10 @@
 // started at once in beforeAll and each test awaits its own.
 import { Client, type ClientDuplexStream, Metadata, credentials, status as GrpcStatus } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from "../clients/ts/gen/health/v1/health.js";
-import { SrClient, type WatchStatusResponse } from "../clients/ts/index.js";
-import { type Started, killAllSrProcesses, removeTempFiles, runSrProcess, startSrProcess, writeTempFile } from "./helpers/process.js";
-import { collect, nextEvent, untilEnd, withTimeout } from "./helpers/wait.js";
+import { HealthCheckResponse_ServingStatus as Serving, HealthClient } from "../../gen/ts/health/v1/health.js";
+import { SrClient, type WatchStatusResponse } from "../../clients/ts/index.js";
+import { type Started, killAllSrProcesses, removeTempFiles, runSrProcess, startSrProcess, writeTempFile } from "../helpers/process.js";
+import { collect, nextEvent, untilEnd, withTimeout } from "../helpers/wait.js";
 
 type Msg = WatchStatusResponse;
 

@@ -5,9 +5,9 @@
  */
 import { status as Code } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import type { SrClient } from "../../clients/ts/index.js";
-import { failsWithoutChange, revisionOf, serverPerFile, uniqueNames } from "../helpers/rpc.js";
-import type { TestServer } from "../helpers/server.js";
+import type { SrClient } from "../../../clients/ts/index.js";
+import { failsWithoutChange, revisionOf, serverPerFile, uniqueNames } from "../../helpers/rpc.js";
+import type { TestServer } from "../../helpers/server.js";
 
 let srv: TestServer;
 let c: SrClient;

@@ -1,9 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { SrClient, type WatchStatusResponse } from "../clients/ts/index.js";
-import { type Proxy, startProxy } from "./helpers/proxy.js";
-import { type TestServer, startServer } from "./helpers/server.js";
-import { collect, waitFor } from "./helpers/wait.js";
+import { SrClient, type WatchStatusResponse } from "../../../clients/ts/index.js";
+import { type Proxy, startProxy } from "../../helpers/proxy.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
+import { collect, waitFor } from "../../helpers/wait.js";
 
 const statusesOf = (events: WatchStatusResponse[]) =>
   events.flatMap((e) => (e.event?.$case === "statusChanged" ? [e.event.value.status] : []));

@@ -6,9 +6,9 @@
  */
 import { Client, type ServiceError, credentials, status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GetStatusResponse, RegisterGroupResponse, SrClient } from "../../clients/ts/index.js";
-import { revisionOf, uniqueNames } from "../helpers/rpc.js";
-import { type TestServer, startServer } from "../helpers/server.js";
+import { GetStatusResponse, RegisterGroupResponse, SrClient } from "../../../clients/ts/index.js";
+import { revisionOf, uniqueNames } from "../../helpers/rpc.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
 
 let srv: TestServer;
 let c: SrClient;

@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SrClient, type WatchStatusResponse } from "../clients/ts/index.js";
-import { SrError } from "../src/domain/errors.js";
-import { foldName } from "../src/domain/names.js";
-import type { Change } from "../src/domain/registry.js";
-import { type TestServer, startServer } from "./helpers/server.js";
-import { waitFor } from "./helpers/wait.js";
+import { SrClient, type WatchStatusResponse } from "../../../clients/ts/index.js";
+import { SrError } from "../../../src/domain/errors.js";
+import { foldName } from "../../../src/domain/names.js";
+import type { Change } from "../../../src/domain/registry.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
+import { waitFor } from "../../helpers/wait.js";
 
 /**
  * Random interleavings of writes with watchers of every filter connecting,

@@ -19,8 +19,8 @@ import {
   leadingComment,
   resolveSymbols,
   runGrpcurl,
-} from "./helpers/grpcurl.js";
-import { type TestServer, startServer } from "./helpers/server.js";
+} from "../../helpers/grpcurl.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
 
 const NOT_FOUND = 5;
 const SERVICES = ["grpc.health.v1.Health", "sr.v1.StatusReportService"];
@@ -183,7 +183,7 @@ describe("the strict client", () => {
   let address: string;
 
   beforeAll(async () => {
-    const descriptors = new URL("../clients/ts/gen/descriptors.binpb", import.meta.url);
+    const descriptors = new URL("../../../gen/descriptors.binpb", import.meta.url);
     const set = fromBinary(FileDescriptorSetSchema, readFileSync(descriptors));
     for (const file of set.file) if (file.name === "sr/v1/sr.proto") file.dependency = [];
     const fileDescriptorProtos = set.file.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f)));

@@ -5,9 +5,9 @@
  */
 import { type ClientReadableStream, type ServiceError, status as Code } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SrClient, WatchStatusRequest, type WatchStatusResponse } from "../../clients/ts/index.js";
-import { revisionOf, uniqueNames } from "../helpers/rpc.js";
-import { type TestServer, startServer } from "../helpers/server.js";
+import { SrClient, WatchStatusRequest, type WatchStatusResponse } from "../../../clients/ts/index.js";
+import { revisionOf, uniqueNames } from "../../helpers/rpc.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
 
 const HISTORY = 5;
 

@@ -14,9 +14,9 @@ import {
   ListReportsResponse,
   ListStatusResponse,
   SrClient,
-} from "../../clients/ts/index.js";
-import { failsWithoutChange, serverPerFile, uniqueNames } from "../helpers/rpc.js";
-import type { TestServer } from "../helpers/server.js";
+} from "../../../clients/ts/index.js";
+import { failsWithoutChange, serverPerFile, uniqueNames } from "../../helpers/rpc.js";
+import type { TestServer } from "../../helpers/server.js";
 
 let srv: TestServer;
 let c: SrClient;

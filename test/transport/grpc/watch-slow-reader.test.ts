@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { SrClient } from "../clients/ts/index.js";
-import { rawWatch } from "./helpers/raw-watch.js";
-import { type TestServer, startServer } from "./helpers/server.js";
-import { waitFor } from "./helpers/wait.js";
+import { SrClient } from "../../../clients/ts/index.js";
+import { rawWatch } from "../../helpers/raw-watch.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
+import { waitFor } from "../../helpers/wait.js";
 
 /**
  * One watcher stops reading while 100,000 changes are made. The server must

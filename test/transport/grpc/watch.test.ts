@@ -12,9 +12,9 @@ import {
   type SrClientOptions,
   type WatchStatusRequest,
   WatchStatusResponse,
-} from "../clients/ts/index.js";
-import { type TestServer, startServer } from "./helpers/server.js";
-import { collect, nextEvent, streamError, untilEnd, waitFor } from "./helpers/wait.js";
+} from "../../../clients/ts/index.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
+import { collect, nextEvent, streamError, untilEnd, waitFor } from "../../helpers/wait.js";
 
 type Msg = WatchStatusResponse;
 type Request = Partial<WatchStatusRequest>;

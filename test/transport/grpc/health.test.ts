@@ -5,15 +5,15 @@
 import { createHash } from "node:crypto";
 import { type ClientReadableStream, Metadata, type ServiceError, credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SrClient } from "../clients/ts/index.js";
+import { SrClient } from "../../../clients/ts/index.js";
 import {
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as Serving,
   HealthClient,
   type HealthListResponse,
-} from "../clients/ts/gen/health/v1/health.js";
-import { type TestServer, startServer } from "./helpers/server.js";
-import { waitFor } from "./helpers/wait.js";
+} from "../../../gen/ts/health/v1/health.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
+import { waitFor } from "../../helpers/wait.js";
 
 const CALL_TIMEOUT_MS = 5_000;
 

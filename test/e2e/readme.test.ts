@@ -6,8 +6,8 @@
 import { readFileSync } from "node:fs";
 import { Client, credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReflectionClient, resolveSymbols, runGrpcurl, shellSplit } from "./helpers/grpcurl.js";
-import { type TestServer, startServer } from "./helpers/server.js";
+import { ReflectionClient, resolveSymbols, runGrpcurl, shellSplit } from "../helpers/grpcurl.js";
+import { type TestServer, startServer } from "../helpers/server.js";
 
 const SERVICE = "sr.v1.StatusReportService";
 
@@ -24,7 +24,7 @@ interface Example {
 
 /** Every line starting with `grpcurl ` inside a ```sh block, in order. */
 function readmeExamples(): Example[] {
-  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const examples: Example[] = [];
   let inSh = false;
   for (const raw of readme.split("\n")) {

@@ -5,9 +5,9 @@
  */
 import { type ServiceError, status as Code } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { SrClient, type WatchStatusResponse } from "../../clients/ts/index.js";
-import { failsWithoutChange, uniqueNames } from "../helpers/rpc.js";
-import { type TestServer, startServer } from "../helpers/server.js";
+import { SrClient, type WatchStatusResponse } from "../../../clients/ts/index.js";
+import { failsWithoutChange, uniqueNames } from "../../helpers/rpc.js";
+import { type TestServer, startServer } from "../../helpers/server.js";
 
 let srv: TestServer;
 let c: SrClient;
