@@ -44,11 +44,11 @@ export class AccessPolicy {
   authenticate(token: string | undefined): Principal {
     if (!this.enabled) return OPEN;
     if (token === undefined || token === "") {
-      throw new SrError("unauthenticated", "authorization: a bearer token is required (metadata 'authorization: Bearer <token>')");
+      throw new SrError("TOKEN_MISSING", "authorization: a bearer token is required (metadata 'authorization: Bearer <token>')");
     }
     const digest = createHash("sha256").update(token, "utf8").digest();
     const found = this.tokens.find((t) => t.digest.length === digest.length && timingSafeEqual(t.digest, digest));
-    if (!found) throw new SrError("unauthenticated", "authorization: the bearer token is not known to this server");
+    if (!found) throw new SrError("TOKEN_UNKNOWN", "authorization: the bearer token is not known to this server");
     return found.principal;
   }
 
@@ -56,10 +56,10 @@ export class AccessPolicy {
   authorizeWrite(principal: Principal, group: string): void {
     if (principal.role === "admin") return;
     if (principal.role === "read") {
-      throw new SrError("permission_denied", `token '${principal.name}' has role 'read' and may not write`);
+      throw new SrError("ROLE_FORBIDDEN", `token '${principal.name}' has role 'read' and may not write`);
     }
     if (principal.groups && !principal.groups.has(foldName(group))) {
-      throw new SrError("permission_denied", `token '${principal.name}' may not write to group '${group}'`);
+      throw new SrError("ROLE_FORBIDDEN", `token '${principal.name}' may not write to group '${group}'`, { group });
     }
   }
 }

@@ -1,27 +1,44 @@
 /**
- * Domain errors. Each kind maps to exactly one gRPC status code in
- * src/transport/grpc/status.ts; the domain itself knows nothing of gRPC.
+ * Domain errors. Each carries a stable reason (docs/errors.md), the facts a
+ * caller can act on, and a message for people; the adapters map the reason to
+ * their own codes, each in one table (transport/grpc/errors.ts, the MI and
+ * health adapters). The domain knows nothing of gRPC or HTTP.
  */
-export type ErrorKind =
-  | "invalid_argument"
-  | "not_found"
-  | "already_exists"
-  | "permission_denied"
-  | "failed_precondition"
-  | "resource_exhausted"
-  | "out_of_range"
-  | "unauthenticated"
-  | "unavailable";
+import type { Reason } from "../protocol/wire.js";
+
+export type { Reason } from "../protocol/wire.js";
+
+/** What an error is about, each set when it applies (sent as `ErrorInfo.metadata`). */
+export interface ErrorFacts {
+  field?: string;
+  group?: string;
+  identifier?: string;
+  /** The configuration key of the limit reached, e.g. `limits.max_groups`. */
+  limit?: string;
+  /** For HISTORY_COMPACTED: the oldest `start_revision` still resumable. */
+  oldestRevision?: number;
+}
 
 export class SrError extends Error {
   constructor(
-    readonly kind: ErrorKind,
+    readonly reason: Reason,
     message: string,
+    readonly facts: ErrorFacts = {},
   ) {
     super(message);
     this.name = "SrError";
   }
 }
 
-export const invalidArgument = (field: string, rule: string): SrError =>
-  new SrError("invalid_argument", `${field}: ${rule}`);
+/** A malformed or out-of-range argument: the message names the field, then the rule. */
+export const invalidArgument = (reason: Reason, field: string, rule: string, facts: ErrorFacts = {}): SrError =>
+  new SrError(reason, `${field}: ${rule}`, { field, ...facts });
+
+export const groupNotFound = (group: string): SrError => new SrError("GROUP_NOT_FOUND", `group '${group}' not found`, { group });
+
+export const identifierNotFound = (group: string, identifier: string): SrError =>
+  new SrError("IDENTIFIER_NOT_FOUND", `identifier '${identifier}' not found in group '${group}'`, { group, identifier });
+
+/** A count limit: the message starts with the limit's configuration key. */
+export const limitReached = (limit: string, rule: string, facts: ErrorFacts = {}): SrError =>
+  new SrError("LIMIT_REACHED", `${limit}: ${rule}`, { limit, ...facts });

@@ -26,23 +26,23 @@ export function utf8Length(text: string): number {
  * come from valid UTF-8, so "well formed" here means "was valid UTF-8".
  */
 export function checkText(field: string, text: string, maxBytes = MAX_TEXT_BYTES): void {
-  if (!text.isWellFormed()) throw invalidArgument(field, "must be valid UTF-8");
+  if (!text.isWellFormed()) throw invalidArgument("UTF8_INVALID", field, "must be valid UTF-8");
   const bytes = utf8Length(text);
-  if (bytes > maxBytes) throw invalidArgument(field, `must be at most ${maxBytes} bytes of UTF-8 (got ${bytes})`);
+  if (bytes > maxBytes) throw invalidArgument("TEXT_TOO_LONG", field, `must be at most ${maxBytes} bytes of UTF-8 (got ${bytes})`);
 }
 
 /** Validates a group or identifier name against SPEC section 1. */
 export function checkName(field: string, name: string, kind: "group" | "identifier"): void {
-  if (name.length === 0) throw invalidArgument(field, "must not be empty (names are 1..255 bytes of UTF-8)");
-  if (!name.isWellFormed()) throw invalidArgument(field, "must be valid UTF-8");
+  if (name.length === 0) throw invalidArgument("NAME_INVALID", field, "must not be empty (names are 1..255 bytes of UTF-8)");
+  if (!name.isWellFormed()) throw invalidArgument("UTF8_INVALID", field, "must be valid UTF-8");
   const bytes = utf8Length(name);
   if (bytes > MAX_NAME_BYTES) {
-    throw invalidArgument(field, `must be at most ${MAX_NAME_BYTES} bytes of UTF-8 (got ${bytes})`);
+    throw invalidArgument("NAME_INVALID", field, `must be at most ${MAX_NAME_BYTES} bytes of UTF-8 (got ${bytes})`);
   }
-  if (CONTROL.test(name)) throw invalidArgument(field, "must not contain control characters (U+0000-U+001F, U+007F)");
-  if (kind === "group" && name.includes("/")) throw invalidArgument(field, "a group name must not contain '/'");
+  if (CONTROL.test(name)) throw invalidArgument("NAME_INVALID", field, "must not contain control characters (U+0000-U+001F, U+007F)");
+  if (kind === "group" && name.includes("/")) throw invalidArgument("NAME_INVALID", field, "a group name must not contain '/'");
   if (kind === "identifier" && foldName(name) === ALL) {
-    throw invalidArgument(field, "'all' is reserved (it means the whole group) and is not allowed here");
+    throw invalidArgument("NAME_RESERVED", field, "'all' is reserved (it means the whole group) and is not allowed here");
   }
 }
 

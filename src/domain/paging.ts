@@ -29,7 +29,7 @@ export interface PageScope {
 const VERSION = 1;
 
 export function resolvePageSize(pageSize: number): number {
-  if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument("page_size", "must not be negative");
+  if (!Number.isInteger(pageSize) || pageSize < 0) throw invalidArgument("PAGE_SIZE_INVALID", "page_size", "must not be negative");
   if (pageSize === 0) return DEFAULT_PAGE_SIZE;
   return Math.min(pageSize, MAX_PAGE_SIZE);
 }
@@ -49,7 +49,7 @@ export function encodePageToken(scope: PageScope, pos: PagePosition): string {
 
 export function decodePageToken(token: string, scope: PageScope): PagePosition | undefined {
   if (token === "") return undefined;
-  const malformed = () => invalidArgument("page_token", "is malformed (pass the next_page_token of a previous page unchanged)");
+  const malformed = () => invalidArgument("PAGE_TOKEN_INVALID", "page_token", "is malformed (pass the next_page_token of a previous page unchanged)");
   if (!/^[A-Za-z0-9_-]+$/.test(token) || token.length > 16_384) throw malformed();
   let parsed: unknown;
   try {
@@ -77,7 +77,7 @@ export function decodePageToken(token: string, scope: PageScope): PagePosition |
     number,
   ];
   if (list !== scope.list || groupKey !== scope.groupKey || identifierKey !== scope.identifierKey) {
-    throw invalidArgument("page_token", "was issued for a different request (the list and its group and identifier must not change between pages)");
+    throw invalidArgument("PAGE_TOKEN_INVALID", "page_token", "was issued for a different request (the list and its group and identifier must not change between pages)");
   }
   return { groupKey: posGroup, identifierKey: posIdentifier, sequence };
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SrError, invalidArgument } from "./errors.js";
+import { SrError, groupNotFound, identifierNotFound, invalidArgument, limitReached } from "./errors.js";
 import {
   ALL,
   MAIN,
@@ -180,14 +180,14 @@ export const estimateReportBytes = (text: string) => 30 + utf8Length(text);
 
 function checkStatusValue(field: string, status: number): void {
   if (!Number.isInteger(status) || status < -2147483648 || status > 2147483647) {
-    throw invalidArgument(field, "must be a signed 32-bit integer");
+    throw invalidArgument("STATUS_ZERO", field, "must be a signed 32-bit integer");
   }
-  if (status === 0) throw invalidArgument(field, "must not be 0 (> 0 is ready, < 0 is not ready)");
+  if (status === 0) throw invalidArgument("STATUS_ZERO", field, "must not be 0 (> 0 is ready, < 0 is not ready)");
 }
 
 function checkCapacity(capacity: number): void {
   if (!Number.isInteger(capacity) || capacity < 0 || capacity > MAX_REPORT_CAPACITY) {
-    throw invalidArgument("report_capacity", `must be between 0 and ${MAX_REPORT_CAPACITY} (got ${capacity})`);
+    throw invalidArgument("CAPACITY_OUT_OF_RANGE", "report_capacity", `must be between 0 and ${MAX_REPORT_CAPACITY} (got ${capacity})`);
   }
 }
 
@@ -250,8 +250,9 @@ export class Registry {
       const main = existing.identifiers.get(MAIN);
       if (input.reportCapacity !== undefined && main && main.reports.capacity !== input.reportCapacity) {
         throw new SrError(
-          "already_exists",
+          "CAPACITY_MISMATCH",
           `report_capacity: group '${existing.name}' already exists with report capacity ${main.reports.capacity}, not ${input.reportCapacity}`,
+          { field: "report_capacity", group: existing.name },
         );
       }
       return { created: false, revision: this.currentRevision };
@@ -290,8 +291,9 @@ export class Registry {
     if (existing) {
       if (input.reportCapacity !== undefined && existing.reports.capacity !== input.reportCapacity) {
         throw new SrError(
-          "already_exists",
+          "CAPACITY_MISMATCH",
           `report_capacity: identifier '${existing.name}' of group '${group.name}' already exists with report capacity ${existing.reports.capacity}, not ${input.reportCapacity}`,
+          { field: "report_capacity", group: group.name, identifier: existing.name },
         );
       }
       return { created: false, status: this.view(group, existing), revision: this.currentRevision };
@@ -365,8 +367,9 @@ export class Registry {
     const identifier = this.findIdentifier(group, name);
     if (identifier.reports.capacity === 0) {
       throw new SrError(
-        "failed_precondition",
+        "REPORTS_DISABLED",
         `identifier '${identifier.name}' of group '${group.name}' has report capacity 0 and accepts no reports`,
+        { group: group.name, identifier: identifier.name },
       );
     }
     const report = identifier.reports.add(input.text, this.now());
@@ -444,9 +447,9 @@ export class Registry {
     if (input.group !== "") checkName("group", input.group, "group");
     let identifierKey = "";
     if (input.identifier !== "") {
-      if (input.group === "") throw invalidArgument("identifier", "needs a group (an identifier is named within its group)");
+      if (input.group === "") throw invalidArgument("GROUP_REQUIRED", "identifier", "needs a group (an identifier is named within its group)");
       if (foldName(input.identifier) === ALL) {
-        throw invalidArgument("identifier", "'all' is not allowed here (leave identifier empty to list every identifier)");
+        throw invalidArgument("NAME_RESERVED", "identifier", "'all' is not allowed here (leave identifier empty to list every identifier)");
       }
       checkName("identifier", input.identifier, "identifier");
       identifierKey = foldName(input.identifier);
@@ -546,17 +549,17 @@ export class Registry {
   }
 
   private internalDenied(group: Group): SrError {
-    return new SrError("permission_denied", `group '${group.name}' is internal to the server and read-only`);
+    return new SrError("INTERNAL_GROUP", `group '${group.name}' is internal to the server and read-only`, { group: group.name });
   }
 
   private createGroup(input: RegisterGroupInput, internal: boolean): void {
     if (this.groups.size >= this.limits.maxGroups) {
-      throw new SrError("resource_exhausted", `limits.max_groups: the registry holds its maximum of ${this.limits.maxGroups} groups`);
+      throw limitReached("limits.max_groups", `the registry holds its maximum of ${this.limits.maxGroups} groups`);
     }
     if (this.identifierCount >= this.limits.maxIdentifiers) {
-      throw new SrError(
-        "resource_exhausted",
-        `limits.max_identifiers: the registry holds its maximum of ${this.limits.maxIdentifiers} identifiers (a group needs one for main)`,
+      throw limitReached(
+        "limits.max_identifiers",
+        `the registry holds its maximum of ${this.limits.maxIdentifiers} identifiers (a group needs one for main)`,
       );
     }
     const revision = ++this.currentRevision;
@@ -594,13 +597,14 @@ export class Registry {
 
   private checkIdentifierLimits(group: Group): void {
     if (group.identifiers.size >= this.limits.maxIdentifiersPerGroup) {
-      throw new SrError(
-        "resource_exhausted",
-        `limits.max_identifiers_per_group: group '${group.name}' holds its maximum of ${this.limits.maxIdentifiersPerGroup} identifiers`,
+      throw limitReached(
+        "limits.max_identifiers_per_group",
+        `group '${group.name}' holds its maximum of ${this.limits.maxIdentifiersPerGroup} identifiers`,
+        { group: group.name },
       );
     }
     if (this.identifierCount >= this.limits.maxIdentifiers) {
-      throw new SrError("resource_exhausted", `limits.max_identifiers: the registry holds its maximum of ${this.limits.maxIdentifiers} identifiers`);
+      throw limitReached("limits.max_identifiers", `the registry holds its maximum of ${this.limits.maxIdentifiers} identifiers`);
     }
   }
 
@@ -608,7 +612,7 @@ export class Registry {
   private writeIdentifierName(identifier: string): string {
     const name = identifier === "" ? MAIN : identifier;
     if (foldName(name) === ALL) {
-      throw invalidArgument("identifier", "'all' is reserved (it means the whole group) and cannot be written");
+      throw invalidArgument("NAME_RESERVED", "identifier", "'all' is reserved (it means the whole group) and cannot be written");
     }
     checkName("identifier", name, "identifier");
     return name;
@@ -616,7 +620,7 @@ export class Registry {
 
   private findGroup(name: string): Group {
     const group = this.groups.get(foldName(name));
-    if (!group) throw new SrError("not_found", `group '${name}' not found`);
+    if (!group) throw groupNotFound(name);
     return group;
   }
 
@@ -628,7 +632,7 @@ export class Registry {
 
   private findIdentifier(group: Group, name: string): Identifier {
     const identifier = group.identifiers.get(foldName(name));
-    if (!identifier) throw new SrError("not_found", `identifier '${name}' not found in group '${group.name}'`);
+    if (!identifier) throw identifierNotFound(group.name, name);
     return identifier;
   }
 

@@ -1,4 +1,4 @@
-import { SrError, invalidArgument } from "./errors.js";
+import { SrError, invalidArgument, limitReached } from "./errors.js";
 import { ALL, checkName, foldName, utf8Length } from "./names.js";
 import { MAX_PAGE_BYTES } from "./paging.js";
 import type { ReportEntry } from "./report-ring.js";
@@ -340,13 +340,13 @@ export class WatchHub {
   watch(request: WatchRequest, owner: string): Watcher {
     const filter = this.filterOf(request);
     if (this.watchers.size >= this.options.maxWatchers) {
-      throw new SrError("resource_exhausted", `limits.max_watchers: the server serves its maximum of ${this.options.maxWatchers} watch streams`);
+      throw limitReached("limits.max_watchers", `the server serves its maximum of ${this.options.maxWatchers} watch streams`);
     }
     const owned = this.perOwner.get(owner) ?? 0;
     if (owned >= this.options.maxWatchersPerConnection) {
-      throw new SrError(
-        "resource_exhausted",
-        `limits.max_watchers_per_connection: this connection holds its maximum of ${this.options.maxWatchersPerConnection} watch streams`,
+      throw limitReached(
+        "limits.max_watchers_per_connection",
+        `this connection holds its maximum of ${this.options.maxWatchersPerConnection} watch streams`,
       );
     }
     const watcher = new Watcher(this, filter, owner, this.options);
@@ -355,12 +355,13 @@ export class WatchHub {
     } else {
       const start = request.startRevision;
       if (start > this.revision) {
-        throw invalidArgument("start_revision", `${start} is above the current revision ${this.revision}`);
+        throw invalidArgument("REVISION_AHEAD", "start_revision", `${start} is above the current revision ${this.revision}`);
       }
       if (start < this.oldestResumable) {
         throw new SrError(
-          "out_of_range",
+          "HISTORY_COMPACTED",
           `start_revision: ${start} is older than the history; the oldest revision still resumable is ${this.oldestResumable} (watch without start_revision for a fresh snapshot)`,
+          { field: "start_revision", oldestRevision: this.oldestResumable },
         );
       }
       watcher.startAfter(start);
@@ -447,9 +448,9 @@ export class WatchHub {
 
   private filterOf(request: WatchRequest): Filter {
     if (request.identifier !== "") {
-      if (request.group === "") throw invalidArgument("identifier", "needs a group (an identifier is named within its group)");
+      if (request.group === "") throw invalidArgument("GROUP_REQUIRED", "identifier", "needs a group (an identifier is named within its group)");
       if (foldName(request.identifier) === ALL) {
-        throw invalidArgument("identifier", "'all' is not allowed here (leave identifier empty to watch every identifier of the group)");
+        throw invalidArgument("NAME_RESERVED", "identifier", "'all' is not allowed here (leave identifier empty to watch every identifier of the group)");
       }
       checkName("identifier", request.identifier, "identifier");
     }

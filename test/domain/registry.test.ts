@@ -12,12 +12,12 @@ function registry(start = 1_000) {
   return { r, tick: (ms = 1) => (clock += ms) };
 }
 
-/** The error kind a call throws (undefined when it does not throw). */
-function kindOf(run: () => unknown): string | undefined {
+/** The error reason a call throws (undefined when it does not throw). */
+function reasonOf(run: () => unknown): string | undefined {
   try {
     run();
   } catch (error) {
-    if (error instanceof SrError) return error.kind;
+    if (error instanceof SrError) return error.reason;
     throw error;
   }
   return undefined;
@@ -127,9 +127,9 @@ describe("paging", () => {
   it("a page token is refused by another list and another filter", () => {
     const r = filled(3);
     const token = r.listStatus({ group: "g", pageSize: 1, pageToken: "" }).nextPageToken;
-    expect(kindOf(() => r.listIdentifiers({ group: "g", pageSize: 1, pageToken: token }))).toBe("invalid_argument");
-    expect(kindOf(() => r.listStatus({ group: "", pageSize: 1, pageToken: token }))).toBe("invalid_argument");
-    expect(kindOf(() => r.listStatus({ group: "G", pageSize: 1, pageToken: token }))).toBeUndefined();
+    expect(reasonOf(() => r.listIdentifiers({ group: "g", pageSize: 1, pageToken: token }))).toBe("PAGE_TOKEN_INVALID");
+    expect(reasonOf(() => r.listStatus({ group: "", pageSize: 1, pageToken: token }))).toBe("PAGE_TOKEN_INVALID");
+    expect(reasonOf(() => r.listStatus({ group: "G", pageSize: 1, pageToken: token }))).toBeUndefined();
   });
 });
 
@@ -178,11 +178,11 @@ describe("change events", () => {
     r.setStatus({ group: "g", identifier: "", status: 3, details: "d" });
     r.registerGroup({ group: "G", status: -1 });
     r.registerIdentifier({ group: "g", identifier: "MAIN", details: "other" });
-    expect(kindOf(() => r.addReport({ group: "g", identifier: "main", text: "t" }))).toBe("failed_precondition");
-    expect(kindOf(() => r.setStatus({ group: "g", identifier: "main", status: 0 }))).toBe("invalid_argument");
-    expect(kindOf(() => r.registerGroup({ group: "g", reportCapacity: 1 }))).toBe("already_exists");
-    expect(kindOf(() => r.unregisterIdentifier({ group: "g", identifier: "nope" }))).toBe("not_found");
-    expect(kindOf(() => r.registerIdentifier({ group: "g", identifier: "all" }))).toBe("invalid_argument");
+    expect(reasonOf(() => r.addReport({ group: "g", identifier: "main", text: "t" }))).toBe("REPORTS_DISABLED");
+    expect(reasonOf(() => r.setStatus({ group: "g", identifier: "main", status: 0 }))).toBe("STATUS_ZERO");
+    expect(reasonOf(() => r.registerGroup({ group: "g", reportCapacity: 1 }))).toBe("CAPACITY_MISMATCH");
+    expect(reasonOf(() => r.unregisterIdentifier({ group: "g", identifier: "nope" }))).toBe("IDENTIFIER_NOT_FOUND");
+    expect(reasonOf(() => r.registerIdentifier({ group: "g", identifier: "all" }))).toBe("NAME_RESERVED");
     expect(seen).toEqual([]);
     expect(r.revision).toBe(before);
   });
@@ -193,12 +193,12 @@ describe("internal groups", () => {
     const { r } = registry();
     r.registerInternalGroup({ group: "core", status: -100, reportCapacity: 10 });
     expect(r.isInternal("CORE")).toBe(true);
-    expect(kindOf(() => r.setStatus({ group: "core", identifier: "", status: 1 }))).toBe("permission_denied");
-    expect(kindOf(() => r.addReport({ group: "core", identifier: "", text: "t" }))).toBe("permission_denied");
-    expect(kindOf(() => r.registerIdentifier({ group: "core", identifier: "x" }))).toBe("permission_denied");
-    expect(kindOf(() => r.unregisterIdentifier({ group: "core", identifier: "main" }))).toBe("permission_denied");
-    expect(kindOf(() => r.unregisterGroup({ group: "Core" }))).toBe("permission_denied");
-    expect(kindOf(() => r.registerGroup({ group: "CORE" }))).toBe("permission_denied");
+    expect(reasonOf(() => r.setStatus({ group: "core", identifier: "", status: 1 }))).toBe("INTERNAL_GROUP");
+    expect(reasonOf(() => r.addReport({ group: "core", identifier: "", text: "t" }))).toBe("INTERNAL_GROUP");
+    expect(reasonOf(() => r.registerIdentifier({ group: "core", identifier: "x" }))).toBe("INTERNAL_GROUP");
+    expect(reasonOf(() => r.unregisterIdentifier({ group: "core", identifier: "main" }))).toBe("INTERNAL_GROUP");
+    expect(reasonOf(() => r.unregisterGroup({ group: "Core" }))).toBe("INTERNAL_GROUP");
+    expect(reasonOf(() => r.registerGroup({ group: "CORE" }))).toBe("INTERNAL_GROUP");
     const server = { server: true };
     expect(r.setStatus({ group: "core", identifier: "", status: 1, details: "running" }, server)).toMatchObject({ changed: true, oldStatus: -100 });
     expect(r.addReport({ group: "core", identifier: "", text: "ready" }, server).sequence).toBe(1);

@@ -13,12 +13,12 @@ import {
   type HealthListRequest,
   type HealthListResponse,
 } from "../../../gen/ts/health/v1/health.js";
-import { SrError } from "../../domain/errors.js";
+import { SrError, limitReached } from "../../domain/errors.js";
 import { ALL, MAIN, foldName } from "../../domain/names.js";
 import type { Registry } from "../../domain/registry.js";
 import { withStrictUtf8 } from "./codec.js";
 import type { CallGate } from "./service.js";
-import { toGrpcError } from "./status.js";
+import { toGrpcError } from "./errors.js";
 
 /** The service names that mean the server itself (`core`/`main`). */
 export const SERVER_SERVICE_NAMES = ["", "sr.v1.StatusReportService"];
@@ -38,12 +38,15 @@ export function targetOf(service: string): Target {
   return { group: service.slice(0, slash), identifier: service.slice(slash + 1) };
 }
 
+/** What makes a health name unknown: it names nothing, or could never name anything. */
+const UNKNOWN_SERVICE = new Set(["GROUP_NOT_FOUND", "IDENTIFIER_NOT_FOUND", "NAME_INVALID", "NAME_RESERVED", "UTF8_INVALID"]);
+
 /** SERVING, NOT_SERVING, or undefined when the name is unknown (or not a valid name). */
 function servingOf(registry: Registry, target: Target): Serving | undefined {
   try {
     return registry.checkStatus(target).ready ? Serving.SERVING : Serving.NOT_SERVING;
   } catch (error) {
-    if (error instanceof SrError && (error.kind === "not_found" || error.kind === "invalid_argument")) return undefined;
+    if (error instanceof SrError && UNKNOWN_SERVICE.has(error.reason)) return undefined;
     throw error;
   }
 }
@@ -126,10 +129,14 @@ export class HealthAdapter {
       check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) => {
         try {
           gate.admit(call.metadata, undefined, true);
-          const serving = servingOf(registry, targetOf(call.request.service));
+          const target = targetOf(call.request.service);
+          const serving = servingOf(registry, target);
           if (serving === undefined) {
-            callback({ code: grpcStatus.NOT_FOUND, details: `service '${call.request.service}': unknown group or identifier` });
-            return;
+            const known = registry.isInternal(target.group) !== undefined;
+            throw new SrError(known ? "IDENTIFIER_NOT_FOUND" : "GROUP_NOT_FOUND", `service '${call.request.service}': unknown group or identifier`, {
+              group: target.group,
+              ...(known ? { identifier: target.identifier } : {}),
+            });
           }
           callback(null, { status: serving });
         } catch (error) {
@@ -141,12 +148,12 @@ export class HealthAdapter {
           gate.admit(call.metadata, undefined, true);
           const { maxWatchers, maxWatchersPerConnection } = this.limits;
           if (this.watches.size >= maxWatchers) {
-            throw new SrError("resource_exhausted", `limits.max_watchers: the server serves its maximum of ${maxWatchers} health watch streams`);
+            throw limitReached("limits.max_watchers", `the server serves its maximum of ${maxWatchers} health watch streams`);
           }
           if ((this.perConnection.get(call.getPeer()) ?? 0) >= maxWatchersPerConnection) {
-            throw new SrError(
-              "resource_exhausted",
-              `limits.max_watchers_per_connection: this connection holds its maximum of ${maxWatchersPerConnection} health watch streams`,
+            throw limitReached(
+              "limits.max_watchers_per_connection",
+              `this connection holds its maximum of ${maxWatchersPerConnection} health watch streams`,
             );
           }
         } catch (error) {
@@ -173,7 +180,7 @@ export class HealthAdapter {
           gate.admit(call.metadata, undefined, true);
           const aggregates = registry.aggregates();
           if (aggregates.length + 1 > HEALTH_LIST_LIMIT) {
-            throw new SrError("resource_exhausted", `health List answers at most ${HEALTH_LIST_LIMIT} services ("" and every group); this server has ${aggregates.length} groups`);
+            throw new SrError("LIMIT_REACHED", `health List answers at most ${HEALTH_LIST_LIMIT} services ("" and every group); this server has ${aggregates.length} groups`, { limit: "health_list" });
           }
           const statuses: Record<string, HealthCheckResponse> = {
             "": { status: servingOf(registry, targetOf("")) ?? Serving.SERVICE_UNKNOWN },

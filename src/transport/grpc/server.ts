@@ -11,7 +11,7 @@ import type { WatchHub } from "../../domain/watch-hub.js";
 import { HealthAdapter, healthDefinition } from "./health.js";
 import { addReflection } from "./reflection.js";
 import { type CallGate, statusReportDefinition, statusReportService } from "./service.js";
-import { toGrpcError } from "./status.js";
+import { toGrpcError } from "./errors.js";
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;

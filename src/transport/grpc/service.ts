@@ -29,7 +29,7 @@ import type { Change } from "../../domain/registry.js";
 import type { WatchEvent, WatchHub } from "../../domain/watch-hub.js";
 import { withStrictUtf8 } from "./codec.js";
 import { toGroupReports, toIdentifierStatus, toWatchResponse } from "./mapping.js";
-import { toGrpcError } from "./status.js";
+import { toGrpcError } from "./errors.js";
 
 /**
  * Decides whether a call may start: refused with UNAVAILABLE once a graceful
@@ -45,7 +45,7 @@ export class CallGate {
    * token (health probes and reflection, which carry no secrets).
    */
   admit(metadata: Metadata, writeGroup?: string, open = false): void {
-    if (this.stopping) throw new SrError("unavailable", "the server is shutting down");
+    if (this.stopping) throw new SrError("SHUTTING_DOWN", "the server is shutting down");
     if (open) return;
     const header = metadata.get("authorization")[0];
     const token = typeof header === "string" ? header.replace(/^Bearer\s+/i, "") : undefined;

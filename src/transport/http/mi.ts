@@ -303,8 +303,8 @@ function toMiError(error: unknown, method: string): MiError {
   if (error instanceof MiFailure) return error.error;
   // Every name is checked before the registry is asked, so these are races
   // that cannot happen in one synchronous call; answer them sensibly anyway.
-  if (error instanceof SrError && error.kind === "not_found") {
-    if (error.message.startsWith("group")) return { code: NOT_FOUND, message: "Group not found" };
+  if (error instanceof SrError && error.reason === "GROUP_NOT_FOUND") return { code: NOT_FOUND, message: "Group not found" };
+  if (error instanceof SrError && error.reason === "IDENTIFIER_NOT_FOUND") {
     const getStatusCommand = MI_COMMANDS.get(method) === getStatus;
     return { code: NOT_FOUND, message: getStatusCommand ? "Identity not found" : "Identifier not found" };
   }
