@@ -1,5 +1,5 @@
-import { startServer } from "./app.js";
-import { ConfigError, USAGE, loadConfig } from "./config.js";
+import { startServer } from "./app/start.js";
+import { ConfigError, USAGE, loadConfig } from "./app/config.js";
 
 /** The server process: configuration, logging and signals (SPEC section 6). */
 async function main(): Promise<void> {

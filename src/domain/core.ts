@@ -1,5 +1,5 @@
 import { MAIN } from "./names.js";
-import type { Registry } from "./registry.js";
+import type { Registry } from "./registry/registry.js";
 
 /** The server's own internal group, tracking its lifecycle like OpenSIPS's `core`. */
 export const CORE_GROUP = "core";

@@ -2,7 +2,7 @@
 // YAML file, as src/config.ts reads them.
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, type ServerConfig, applyYaml, defaultConfig, durationMs, loadConfig } from "../../src/config.js";
+import { ConfigError, type ServerConfig, applyYaml, defaultConfig, durationMs, loadConfig } from "../../src/app/config.js";
 import { removeTempFiles, writeTempFile } from "../helpers/process.js";
 
 afterAll(removeTempFiles);

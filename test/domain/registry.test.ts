@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { SrError } from "../../src/domain/errors.js";
-import { type Change, Registry } from "../../src/domain/registry.js";
+import { type Change, Registry } from "../../src/domain/registry/registry.js";
 
 function registry(start = 1_000) {
   let clock = start;

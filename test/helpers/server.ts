@@ -1,5 +1,5 @@
-import { type RunningServer, startServer as start } from "../../src/app.js";
-import { type ServerConfig, defaultConfig } from "../../src/config.js";
+import { type RunningServer, startServer as start } from "../../src/app/start.js";
+import { type ServerConfig, defaultConfig } from "../../src/app/config.js";
 
 export type TestServer = RunningServer;
 

@@ -15,9 +15,9 @@ import {
 } from "../../../gen/ts/health/v1/health.js";
 import { SrError, limitReached } from "../../domain/errors.js";
 import { ALL, MAIN, foldName } from "../../domain/names.js";
-import type { Registry } from "../../domain/registry.js";
+import type { Registry } from "../../domain/registry/registry.js";
 import { withStrictUtf8 } from "./codec.js";
-import type { CallGate } from "./service.js";
+import type { Admission } from "./admission.js";
 import { toGrpcError } from "./errors.js";
 
 /** The service names that mean the server itself (`core`/`main`). */
@@ -103,7 +103,7 @@ export class HealthAdapter {
 
   constructor(
     private readonly registry: Registry,
-    private readonly gate: CallGate,
+    private readonly gate: Admission,
     private readonly limits: { maxWatchers: number; maxWatchersPerConnection: number },
   ) {
     this.unsubscribe = registry.onChange((change) => {
@@ -128,7 +128,7 @@ export class HealthAdapter {
     return {
       check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) => {
         try {
-          gate.admit(call.metadata, undefined, true);
+          gate.admit(call.metadata, { open: true });
           const target = targetOf(call.request.service);
           const serving = servingOf(registry, target);
           if (serving === undefined) {
@@ -145,7 +145,7 @@ export class HealthAdapter {
       },
       watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
         try {
-          gate.admit(call.metadata, undefined, true);
+          gate.admit(call.metadata, { open: true });
           const { maxWatchers, maxWatchersPerConnection } = this.limits;
           if (this.watches.size >= maxWatchers) {
             throw limitReached("limits.max_watchers", `the server serves its maximum of ${maxWatchers} health watch streams`);
@@ -177,7 +177,7 @@ export class HealthAdapter {
       },
       list: (call: ServerUnaryCall<HealthListRequest, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) => {
         try {
-          gate.admit(call.metadata, undefined, true);
+          gate.admit(call.metadata, { open: true });
           const aggregates = registry.aggregates();
           if (aggregates.length + 1 > HEALTH_LIST_LIMIT) {
             throw new SrError("LIMIT_REACHED", `health List answers at most ${HEALTH_LIST_LIMIT} services ("" and every group); this server has ${aggregates.length} groups`, { limit: "health_list" });

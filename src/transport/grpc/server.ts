@@ -5,12 +5,13 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import type { TlsConfig } from "../../config.js";
-import type { Registry } from "../../domain/registry.js";
-import type { WatchHub } from "../../domain/watch-hub.js";
+import type { TlsConfig } from "../listen.js";
+import type { Registry } from "../../domain/registry/registry.js";
+import type { WatchHub } from "../../domain/watch/hub.js";
 import { HealthAdapter, healthDefinition } from "./health.js";
 import { addReflection } from "./reflection.js";
-import { type CallGate, statusReportDefinition, statusReportService } from "./service.js";
+import type { Admission } from "./admission.js";
+import { statusReportDefinition, statusReportService } from "./service.js";
 import { toGrpcError } from "./errors.js";
 
 export interface GrpcServerOptions {
@@ -20,12 +21,12 @@ export interface GrpcServerOptions {
 }
 
 /** Passes every call of a wrapped service through the gate, open (no token) like health. */
-function gated(gate: CallGate, impl: UntypedServiceImplementation): UntypedServiceImplementation {
+function gated(gate: Admission, impl: UntypedServiceImplementation): UntypedServiceImplementation {
   const out: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(impl)) {
     out[name] = ((call: ServerWritableStream<unknown, unknown>, callback?: (e: unknown) => void) => {
       try {
-        gate.admit(call.metadata, undefined, true);
+        gate.admit(call.metadata, { open: true });
       } catch (error) {
         if (callback) callback(toGrpcError(error));
         else call.emit("error", toGrpcError(error));
@@ -47,7 +48,7 @@ export function credentialsOf(tls: TlsConfig | undefined): ServerCredentials {
 }
 
 /** The grpc-js server with StatusReportService, grpc.health.v1 and reflection. */
-export function createGrpcServer(registry: Registry, hub: WatchHub, gate: CallGate, options: GrpcServerOptions) {
+export function createGrpcServer(registry: Registry, hub: WatchHub, gate: Admission, options: GrpcServerOptions) {
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
     // Ping idle connections so a vanished watcher (no FIN, no RST) is noticed

@@ -22,7 +22,7 @@
 import { SrError } from "../../domain/errors.js";
 import { ALL, checkName, foldName } from "../../domain/names.js";
 import type { ReportEntry } from "../../domain/report-ring.js";
-import type { IdentifierReports, Page, Registry, StatusView } from "../../domain/registry.js";
+import type { IdentifierReports, Page, Registry, StatusView } from "../../domain/registry/registry.js";
 
 /** A JSON-RPC 2.0 id: only these are valid. */
 type Id = string | number | null;

@@ -13,8 +13,8 @@
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { splitListen } from "../../config.js";
-import type { Registry } from "../../domain/registry.js";
+import { splitListen } from "../listen.js";
+import type { Registry } from "../../domain/registry/registry.js";
 import { handleMiRequest, parseErrorResponse } from "./mi.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SrClient, type WatchStatusResponse } from "../../../clients/ts/index.js";
 import { SrError } from "../../../src/domain/errors.js";
 import { foldName } from "../../../src/domain/names.js";
-import type { Change } from "../../../src/domain/registry.js";
+import type { Change } from "../../../src/domain/registry/registry.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
 import { waitFor } from "../../helpers/wait.js";
 

@@ -6,7 +6,7 @@
  */
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_LIMITS, Registry } from "../../../src/domain/registry.js";
+import { DEFAULT_LIMITS, Registry } from "../../../src/domain/registry/registry.js";
 import { type HttpServer, startHttpServer } from "../../../src/transport/http/server.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
 

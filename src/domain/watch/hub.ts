@@ -1,7 +1,7 @@
-import { SrError, invalidArgument, limitReached } from "./errors.js";
-import { ALL, checkName, foldName, utf8Length } from "./names.js";
-import { MAX_PAGE_BYTES } from "./paging.js";
-import type { ReportEntry } from "./report-ring.js";
+import { SrError, invalidArgument, limitReached } from "../errors.js";
+import { ALL, checkName, foldName, utf8Length } from "../names.js";
+import { MAX_PAGE_BYTES } from "../listing/page-token.js";
+import type { ReportEntry } from "../report-ring.js";
 import {
   type Change,
   type GroupReportsPage,
@@ -9,7 +9,7 @@ import {
   type StatusView,
   estimateReportBytes,
   estimateStatusBytes,
-} from "./registry.js";
+} from "../registry/registry.js";
 
 export interface WatchOptions {
   /** Changes kept for resuming (`start_revision`). */

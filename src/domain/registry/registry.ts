@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { SrError, groupNotFound, identifierNotFound, invalidArgument, limitReached } from "./errors.js";
+import { SrError, groupNotFound, identifierNotFound, invalidArgument, limitReached } from "../errors.js";
 import {
   ALL,
   MAIN,
@@ -9,7 +9,7 @@ import {
   foldName,
   identifierSortKey,
   utf8Length,
-} from "./names.js";
+} from "../names.js";
 import {
   MAX_PAGE_BYTES,
   type PagePosition,
@@ -17,8 +17,8 @@ import {
   decodePageToken,
   encodePageToken,
   resolvePageSize,
-} from "./paging.js";
-import { type ReportEntry, ReportRing } from "./report-ring.js";
+} from "../listing/page-token.js";
+import { type ReportEntry, ReportRing } from "../report-ring.js";
 
 export const DEFAULT_STATUS = 1;
 export const DEFAULT_REPORT_CAPACITY = 50;

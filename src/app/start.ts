@@ -1,14 +1,15 @@
 import { Server } from "@grpc/grpc-js";
-import { ConfigError, type ServerConfig, splitListen } from "./config.js";
-import { AccessPolicy } from "./domain/access.js";
-import { coreInitializing, coreRunning, coreShuttingDown, createCore } from "./domain/core.js";
-import { SrError } from "./domain/errors.js";
-import { Registry } from "./domain/registry.js";
-import { WatchHub } from "./domain/watch-hub.js";
-import type { HealthAdapter } from "./transport/grpc/health.js";
-import { createGrpcServer, credentialsOf } from "./transport/grpc/server.js";
-import { CallGate } from "./transport/grpc/service.js";
-import { type HttpServer, startHttpServer } from "./transport/http/server.js";
+import { splitListen } from "../transport/listen.js";
+import { ConfigError, type ServerConfig } from "./config.js";
+import { AccessPolicy } from "../domain/access.js";
+import { coreInitializing, coreRunning, coreShuttingDown, createCore } from "../domain/core.js";
+import { SrError } from "../domain/errors.js";
+import { Registry } from "../domain/registry/registry.js";
+import { WatchHub } from "../domain/watch/hub.js";
+import type { HealthAdapter } from "../transport/grpc/health.js";
+import { createGrpcServer, credentialsOf } from "../transport/grpc/server.js";
+import { Admission } from "../transport/grpc/admission.js";
+import { type HttpServer, startHttpServer } from "../transport/http/server.js";
 
 export interface RunningServer {
   /** The gRPC address actually bound, HOST:PORT. */
@@ -61,7 +62,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   coreInitializing(registry);
   declareGroups(registry, config);
 
-  const gate = new CallGate(new AccessPolicy(config.tokens));
+  const gate = new Admission(new AccessPolicy(config.tokens));
   const { server, health } = createGrpcServer(registry, hub, gate, {
     maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
     healthWatchLimits: config.watch,
@@ -86,7 +87,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   let stopping: Promise<void> | undefined;
   const forceStop = () => {
     void http?.close();
-    gate.stopping = true;
+    gate.stop();
     hub.close();
     server.forceShutdown();
   };
@@ -94,7 +95,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     stopping ??= new Promise<void>((resolve) => {
       coreShuttingDown(registry);
       const httpClosed = http?.close() ?? Promise.resolve();
-      gate.stopping = true;
+      gate.stop();
       hub.drainAll();
       health.endAll();
       const timer = setTimeout(() => {

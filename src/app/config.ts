@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import type { Role, TokenConfig } from "./domain/access.js";
-import { DEFAULT_LIMITS, type RegistryLimits } from "./domain/registry.js";
-import { DEFAULT_WATCH_OPTIONS, type WatchOptions } from "./domain/watch-hub.js";
+import type { Role, TokenConfig } from "../domain/access.js";
+import { type TlsConfig, splitListen } from "../transport/listen.js";
+import { DEFAULT_LIMITS, type RegistryLimits } from "../domain/registry/registry.js";
+import { DEFAULT_WATCH_OPTIONS, type WatchOptions } from "../domain/watch/hub.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:50051";
 
@@ -16,12 +17,6 @@ export interface IdentifierConfig {
 
 export interface GroupConfig extends IdentifierConfig {
   identifiers: IdentifierConfig[];
-}
-
-export interface TlsConfig {
-  cert: string;
-  key: string;
-  clientCa?: string | undefined;
 }
 
 /** Everything the server process is configured with (SPEC sections 5 and 6). */
@@ -45,6 +40,8 @@ export function defaultConfig(): ServerConfig {
     tokens: [],
   };
 }
+
+export type { TlsConfig } from "../transport/listen.js";
 
 export class ConfigError extends Error {}
 
@@ -88,23 +85,6 @@ export function durationMs(value: unknown, path: string): number {
   }
   if (ms < 1) throw new ConfigError(`${path}: must be at least 1ms`);
   return ms;
-}
-
-const LISTEN = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/;
-
-/** A listen address taken apart: `host` as written (IPv6 in brackets), `bindHost` without them. */
-export interface ListenAddress {
-  host: string;
-  bindHost: string;
-  port: number;
-}
-
-/** HOST:PORT (IPv6 hosts in brackets), port 0..65535 (0 picks a free one); undefined when malformed. */
-export function splitListen(value: string): ListenAddress | undefined {
-  const match = LISTEN.exec(value);
-  if (!match || Number(match[2]) > 65535) return undefined;
-  const host = match[1] as string;
-  return { host, bindHost: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(match[2]) };
 }
 
 export function checkListen(value: string, source: string): string {

@@ -1,0 +1,30 @@
+/**
+ * Listen addresses and TLS files: what the configuration names and the
+ * listeners bind, kept here so that both the app and the transports use it
+ * without the transports importing the app.
+ */
+
+/** Where a listener's TLS material is (PEM files). */
+export interface TlsConfig {
+  cert: string;
+  key: string;
+  clientCa?: string | undefined;
+}
+
+const LISTEN = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/;
+
+/** A listen address taken apart: `host` as written (IPv6 in brackets), `bindHost` without them. */
+export interface ListenAddress {
+  host: string;
+  bindHost: string;
+  port: number;
+}
+
+/** HOST:PORT (IPv6 hosts in brackets), port 0..65535 (0 picks a free one); undefined when malformed. */
+export function splitListen(value: string): ListenAddress | undefined {
+  const match = LISTEN.exec(value);
+  if (!match || Number(match[2]) > 65535) return undefined;
+  const host = match[1] as string;
+  return { host, bindHost: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(match[2]) };
+}
+
