@@ -6,6 +6,9 @@ export interface ReportEntry {
   readonly text: string;
 }
 
+/** What readers of a ring may use: everything but `add`, which only the registry calls. */
+export type ReadonlyReportRing = Pick<ReportRing, "capacity" | "size" | "list">;
+
 /** A fixed-capacity FIFO of reports; when full, adding drops the oldest. */
 export class ReportRing {
   private readonly slots: (ReportEntry | undefined)[];

@@ -1,6 +1,7 @@
 /**
  * Unit tests of the Registry class, no sockets: the rules easiest to state
- * at this level (ordering, paging edge cases, change events).
+ * at this level (ordering, write rules and their errors, limits, change
+ * events). Paging and selections are in listing.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import { SrError } from "../../src/domain/errors.js";
@@ -12,19 +13,28 @@ function registry(start = 1_000) {
   return { r, tick: (ms = 1) => (clock += ms) };
 }
 
-/** The error reason a call throws (undefined when it does not throw). */
-function reasonOf(run: () => unknown): string | undefined {
+/** The error a call throws (undefined when it does not throw; anything but an SrError fails the test). */
+function errorOf(run: () => unknown): SrError | undefined {
   try {
     run();
   } catch (error) {
-    if (error instanceof SrError) return error.reason;
+    if (error instanceof SrError) return error;
     throw error;
   }
   return undefined;
 }
 
-const identifiersOf = (r: Registry, group: string) =>
-  r.listIdentifiers({ group, pageSize: 0, pageToken: "" }).groups.flatMap((g) => g.identifiers);
+const reasonOf = (run: () => unknown) => errorOf(run)?.reason;
+/** What a failed call says: its reason, message and facts. */
+const told = (run: () => unknown) => {
+  const error = errorOf(run);
+  return [error?.reason, error?.message, error?.facts];
+};
+
+const identifiersOf = (r: Registry, group: string) => {
+  const found = r.groupByKey(group.toLowerCase());
+  return found ? r.identifiersInOrder(found).map((i) => i.name) : [];
+};
 
 describe("ordering", () => {
   it("identifiers: main first, then by the ASCII-lowercased name's code points", () => {
@@ -48,88 +58,8 @@ describe("ordering", () => {
   it("groups: by the ASCII-lowercased name's code points (non-ASCII letters are not folded)", () => {
     const { r } = registry();
     for (const g of ["b", "A", "_", "\u{10000}", "\uFFFF", "É", "é", "C"]) r.registerGroup({ group: g });
-    const groups = r.listStatus({ group: "", pageSize: 0, pageToken: "" }).groups.map((g) => g.group);
+    const groups = r.groupsInOrder().map((g) => g.name);
     expect(groups).toEqual(["_", "A", "b", "C", "É", "é", "\uFFFF", "\u{10000}"]);
-  });
-});
-
-describe("paging", () => {
-  function filled(ids: number) {
-    const { r } = registry();
-    r.registerGroup({ group: "g" });
-    for (let i = 0; i < ids; i++) r.registerIdentifier({ group: "g", identifier: `i${i}` });
-    return r;
-  }
-
-  it("a page size equal to what is left ends the listing: no token", () => {
-    const r = filled(3); // main + 3
-    const page = r.listStatus({ group: "g", pageSize: 4, pageToken: "" });
-    expect(page.groups[0]?.identifiers).toHaveLength(4);
-    expect(page.nextPageToken).toBe("");
-    const p1 = r.listIdentifiers({ group: "g", pageSize: 2, pageToken: "" });
-    const p2 = r.listIdentifiers({ group: "g", pageSize: 2, pageToken: p1.nextPageToken });
-    expect(p2.groups[0]?.identifiers).toEqual(["i1", "i2"]);
-    expect(p2.nextPageToken).toBe("");
-  });
-
-  it("a token whose every remaining entry was removed gives an empty last page", () => {
-    const r = filled(3);
-    const p1 = r.listIdentifiers({ group: "g", pageSize: 2, pageToken: "" });
-    r.unregisterIdentifier({ group: "g", identifier: "i1" });
-    r.unregisterIdentifier({ group: "g", identifier: "i2" });
-    expect(r.listIdentifiers({ group: "g", pageSize: 2, pageToken: p1.nextPageToken })).toMatchObject({ groups: [], nextPageToken: "" });
-  });
-
-  it("ListReports: a page ending exactly at an identifier's last report continues with the next identifier", () => {
-    const { r } = registry();
-    r.registerGroup({ group: "g" });
-    r.registerIdentifier({ group: "g", identifier: "a" });
-    for (const t of ["m1", "m2"]) r.addReport({ group: "g", identifier: "main", text: t });
-    r.addReport({ group: "g", identifier: "a", text: "a1" });
-    const p1 = r.listReports({ group: "g", identifier: "", pageSize: 2, pageToken: "" });
-    expect(p1.groups[0]?.identifiers.map((i) => i.reports.map((x) => x.text))).toEqual([["m1", "m2"]]);
-    expect(p1.nextPageToken).not.toBe("");
-    const p2 = r.listReports({ group: "g", identifier: "", pageSize: 2, pageToken: p1.nextPageToken });
-    expect(p2.groups[0]?.identifiers.map((i) => [i.identifier, i.reports.map((x) => x.text)])).toEqual([["a", ["a1"]]]);
-    expect(p2.nextPageToken).toBe("");
-  });
-
-  it("ListReports: reports added to a split identifier between pages are listed once, in order", () => {
-    const { r } = registry();
-    r.registerGroup({ group: "g" });
-    for (const t of ["1", "2", "3"]) r.addReport({ group: "g", identifier: "main", text: t });
-    const p1 = r.listReports({ group: "g", identifier: "main", pageSize: 2, pageToken: "" });
-    r.addReport({ group: "g", identifier: "main", text: "4" });
-    const p2 = r.listReports({ group: "g", identifier: "main", pageSize: 2, pageToken: p1.nextPageToken });
-    expect([...(p1.groups[0]?.identifiers[0]?.reports ?? []), ...(p2.groups[0]?.identifiers[0]?.reports ?? [])].map((x) => x.text)).toEqual([
-      "1",
-      "2",
-      "3",
-      "4",
-    ]);
-    expect(p2.nextPageToken).toBe("");
-  });
-
-  it("a group without identifiers is one entry: a page may end on it and the next goes on after it", () => {
-    const { r } = registry();
-    for (const g of ["a", "b", "c"]) r.registerGroup({ group: g });
-    r.unregisterIdentifier({ group: "b", identifier: "main" });
-    const seen: string[] = [];
-    let token = "";
-    do {
-      const page = r.listIdentifiers({ group: "", pageSize: 1, pageToken: token });
-      seen.push(page.groups.map((g) => `${g.group}[${g.identifiers.join(",")}]`).join(" "));
-      token = page.nextPageToken;
-    } while (token);
-    expect(seen).toEqual(["a[main]", "b[]", "c[main]"]);
-  });
-
-  it("a page token is refused by another list and another filter", () => {
-    const r = filled(3);
-    const token = r.listStatus({ group: "g", pageSize: 1, pageToken: "" }).nextPageToken;
-    expect(reasonOf(() => r.listIdentifiers({ group: "g", pageSize: 1, pageToken: token }))).toBe("PAGE_TOKEN_INVALID");
-    expect(reasonOf(() => r.listStatus({ group: "", pageSize: 1, pageToken: token }))).toBe("PAGE_TOKEN_INVALID");
-    expect(reasonOf(() => r.listStatus({ group: "G", pageSize: 1, pageToken: token }))).toBeUndefined();
   });
 });
 
@@ -220,5 +150,189 @@ describe("times", () => {
     tick(10);
     r.setStatus({ group: "g", identifier: "", status: 1, details: "now" }); // no-op
     expect(r.getStatus({ group: "g", identifier: "" }).status.updateTime).toBe(5_020);
+  });
+});
+
+describe("write rules", () => {
+  it("each write answers the revision of the change it emitted, and registration the status it emitted", () => {
+    const { r } = registry();
+    const seen: Change[] = [];
+    r.onChange((c) => seen.push(c));
+    const answers = [
+      r.registerGroup({ group: "g" }).revision,
+      r.registerIdentifier({ group: "g", identifier: "a", status: -3, details: "d" }).revision,
+      r.setStatus({ group: "g", identifier: "a", status: 2 }).revision,
+      r.addReport({ group: "g", identifier: "a", text: "t" }).revision,
+      r.unregisterIdentifier({ group: "g", identifier: "a" }).revision,
+      r.unregisterGroup({ group: "g" }).revision,
+    ];
+    expect(answers).toEqual(seen.map((c) => c.revision));
+    r.registerGroup({ group: "h" });
+    const { status } = r.registerIdentifier({ group: "h", identifier: "B", details: "x" });
+    expect(seen.at(-1)).toEqual({ kind: "registered", revision: status.revision, groupKey: "h", identifierKey: "b", group: "h", identifier: "B", status });
+    expect(status).toMatchObject({ status: 1, details: "x", ready: true });
+  });
+
+  it("values are checked before anything else changes: status, details, capacity", () => {
+    const { r } = registry();
+    r.registerGroup({ group: "g" });
+    const before = r.revision;
+    expect(errorOf(() => r.setStatus({ group: "g", identifier: "", status: 0 }))?.message).toBe("status: must not be 0 (> 0 is ready, < 0 is not ready)");
+    for (const status of [1.5, 2 ** 31, -(2 ** 31) - 1, Number.NaN]) {
+      expect(errorOf(() => r.setStatus({ group: "g", identifier: "", status }))?.message).toBe("status: must be a signed 32-bit integer");
+    }
+    for (const reportCapacity of [-1, 32768, 0.5]) {
+      expect(told(() => r.registerGroup({ group: "new", reportCapacity }))).toEqual([
+        "CAPACITY_OUT_OF_RANGE",
+        `report_capacity: must be between 0 and 32767 (got ${reportCapacity})`,
+        { field: "report_capacity" },
+      ]);
+    }
+    expect(reasonOf(() => r.registerIdentifier({ group: "g", identifier: "x", status: 0 }))).toBe("STATUS_ZERO");
+    expect(reasonOf(() => r.registerIdentifier({ group: "g", identifier: "x", details: "d".repeat(2049) }))).toBe("TEXT_TOO_LONG");
+    expect(reasonOf(() => r.addReport({ group: "g", identifier: "", text: "\ud800" }))).toBe("UTF8_INVALID");
+    // Arguments before existence: a bad value names its field even for an unknown group.
+    expect(reasonOf(() => r.setStatus({ group: "nosuch", identifier: "", status: 0 }))).toBe("STATUS_ZERO");
+    expect(r.revision).toBe(before);
+    expect(r.isInternal("new")).toBeUndefined();
+    // The 32-bit bounds themselves are statuses.
+    expect(r.setStatus({ group: "g", identifier: "", status: -(2 ** 31) }).changed).toBe(true);
+    expect(r.setStatus({ group: "g", identifier: "", status: 2 ** 31 - 1 }).changed).toBe(true);
+  });
+
+  it("writes name `main` when the identifier is empty and refuse `all` in any case", () => {
+    const { r } = registry();
+    r.registerGroup({ group: "g" });
+    expect(r.setStatus({ group: "g", identifier: "", status: 5 }).changed).toBe(true);
+    expect(r.getStatus({ group: "g", identifier: "main" }).status.status).toBe(5);
+    for (const identifier of ["all", "ALL", "All"]) {
+      expect(told(() => r.addReport({ group: "g", identifier, text: "t" }))).toEqual([
+        "NAME_RESERVED",
+        "identifier: 'all' is reserved (it means the whole group) and cannot be written",
+        { field: "identifier" },
+      ]);
+    }
+  });
+
+  it("re-registration with another capacity is CAPACITY_MISMATCH naming what exists", () => {
+    const { r } = registry();
+    r.registerGroup({ group: "Grp", reportCapacity: 5 });
+    r.registerIdentifier({ group: "grp", identifier: "Id", reportCapacity: 7 });
+    expect(told(() => r.registerGroup({ group: "GRP", reportCapacity: 6 }))).toEqual([
+      "CAPACITY_MISMATCH",
+      "report_capacity: group 'Grp' already exists with report capacity 5, not 6",
+      { field: "report_capacity", group: "Grp" },
+    ]);
+    expect(told(() => r.registerIdentifier({ group: "grp", identifier: "ID", reportCapacity: 8 }))).toEqual([
+      "CAPACITY_MISMATCH",
+      "report_capacity: identifier 'Id' of group 'Grp' already exists with report capacity 7, not 8",
+      { field: "report_capacity", group: "Grp", identifier: "Id" },
+    ]);
+    // The same capacity, or none given, is an idempotent success.
+    expect(r.registerGroup({ group: "grp", reportCapacity: 5 }).created).toBe(false);
+    expect(r.registerIdentifier({ group: "grp", identifier: "id" }).created).toBe(false);
+  });
+
+  it("names what is missing, internal or disabled in its errors", () => {
+    const { r } = registry();
+    r.registerInternalGroup({ group: "core" });
+    r.registerGroup({ group: "G", reportCapacity: 0 });
+    expect(told(() => r.setStatus({ group: "nosuch", identifier: "", status: 1 }))).toEqual(["GROUP_NOT_FOUND", "group 'nosuch' not found", { group: "nosuch" }]);
+    expect(told(() => r.getStatus({ group: "g", identifier: "Nope" }))).toEqual([
+      "IDENTIFIER_NOT_FOUND",
+      "identifier 'Nope' not found in group 'G'",
+      { group: "G", identifier: "Nope" },
+    ]);
+    expect(told(() => r.registerIdentifier({ group: "CORE", identifier: "x" }))).toEqual([
+      "INTERNAL_GROUP",
+      "group 'core' is internal to the server and read-only",
+      { group: "core" },
+    ]);
+    expect(told(() => r.addReport({ group: "g", identifier: "MAIN", text: "t" }))).toEqual([
+      "REPORTS_DISABLED",
+      "identifier 'main' of group 'G' has report capacity 0 and accepts no reports",
+      { group: "G", identifier: "main" },
+    ]);
+  });
+});
+
+describe("limits", () => {
+  it("groups, identifiers per group and identifiers in all are LIMIT_REACHED naming the limit, changing nothing", () => {
+    const r = new Registry({ maxGroups: 2, maxIdentifiersPerGroup: 2, maxIdentifiers: 4 });
+    r.registerGroup({ group: "a" });
+    r.registerGroup({ group: "b" });
+    const before = r.revision;
+    expect(told(() => r.registerGroup({ group: "c" }))).toEqual([
+      "LIMIT_REACHED",
+      "limits.max_groups: the registry holds its maximum of 2 groups",
+      { limit: "limits.max_groups" },
+    ]);
+    r.registerIdentifier({ group: "a", identifier: "x" });
+    expect(told(() => r.registerIdentifier({ group: "a", identifier: "y" }))).toEqual([
+      "LIMIT_REACHED",
+      "limits.max_identifiers_per_group: group 'a' holds its maximum of 2 identifiers",
+      { limit: "limits.max_identifiers_per_group", group: "a" },
+    ]);
+    r.unregisterIdentifier({ group: "a", identifier: "x" });
+    expect(r.registerIdentifier({ group: "a", identifier: "y" }).created).toBe(true);
+    expect(r.totalIdentifiers).toBe(3);
+    const big = new Registry({ maxGroups: 10, maxIdentifiersPerGroup: 10, maxIdentifiers: 2 });
+    big.registerGroup({ group: "a" });
+    big.registerIdentifier({ group: "a", identifier: "x" });
+    expect(told(() => big.registerIdentifier({ group: "a", identifier: "y" }))).toEqual([
+      "LIMIT_REACHED",
+      "limits.max_identifiers: the registry holds its maximum of 2 identifiers",
+      { limit: "limits.max_identifiers" },
+    ]);
+    expect(told(() => big.registerGroup({ group: "b" }))).toEqual([
+      "LIMIT_REACHED",
+      "limits.max_identifiers: the registry holds its maximum of 2 identifiers (a group needs one for main)",
+      { limit: "limits.max_identifiers" },
+    ]);
+    // a/x registered, a/x removed, a/y registered: the refused calls changed nothing.
+    expect(r.revision).toBe(before + 3);
+  });
+});
+
+describe("reads", () => {
+  it("`all` aggregates a group: not ready when a member is below zero, an empty group ready with its own revision", () => {
+    const { r, tick } = registry(2_000);
+    r.registerGroup({ group: "g" });
+    tick();
+    r.registerIdentifier({ group: "g", identifier: "a", status: -1 });
+    expect(r.getStatus({ group: "G", identifier: "ALL" }).status).toEqual({
+      group: "g",
+      identifier: "all",
+      status: -1,
+      details: "aggregated",
+      ready: false,
+      revision: 2,
+      updateTime: 2_001,
+    });
+    expect(r.checkStatus({ group: "g", identifier: "all" })).toEqual({ ready: false, status: -1 });
+    r.unregisterIdentifier({ group: "g", identifier: "a" });
+    r.unregisterIdentifier({ group: "g", identifier: "main" });
+    expect(r.getStatus({ group: "g", identifier: "all" }).status).toMatchObject({ status: 1, ready: true, revision: 4, updateTime: 2_000 });
+    r.registerGroup({ group: "b", status: -2 });
+    expect(r.aggregates().map((v) => [v.group, v.status])).toEqual([
+      ["b", -1],
+      ["g", 1],
+    ]);
+  });
+
+  it("snapshot selects everything, a group or one identifier, in list order; unknown names select nothing", () => {
+    const { r } = registry();
+    r.registerGroup({ group: "B" });
+    r.registerGroup({ group: "a" });
+    r.registerIdentifier({ group: "b", identifier: "z" });
+    r.registerIdentifier({ group: "b", identifier: "Y" });
+    const names = (views: { group: string; identifier: string }[]) => views.map((v) => `${v.group}/${v.identifier}`);
+    expect(names(r.snapshot({}))).toEqual(["a/main", "B/main", "B/Y", "B/z"]);
+    expect(names(r.snapshot({ group: "b" }))).toEqual(["B/main", "B/Y", "B/z"]);
+    expect(names(r.snapshot({ group: "B", identifier: "y" }))).toEqual(["B/Y"]);
+    expect(r.snapshot({ group: "nosuch" })).toEqual([]);
+    expect(r.snapshot({ group: "b", identifier: "nosuch" })).toEqual([]);
+    expect(r.reportsOf("nosuch", "main")).toEqual({ capacity: 0, reports: [] });
+    expect(r.reportsOf("B", "Z")).toEqual({ capacity: 50, reports: [] });
   });
 });

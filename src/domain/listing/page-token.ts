@@ -2,16 +2,20 @@ import { invalidArgument } from "../errors.js";
 
 export const DEFAULT_PAGE_SIZE = 1000;
 export const MAX_PAGE_SIZE = 10_000;
-/** A page ends before its estimated encoding passes this, keeping it under 1 MiB. */
-export const MAX_PAGE_BYTES = 1_000_000;
+// Its home is sizes.ts; kept here for modules that still import it from here.
+export { MAX_PAGE_BYTES } from "./sizes.js";
+
+/** `PagePosition.sequence` of an identifier listed whole. */
+export const LISTED_WHOLE = -1;
+/** `PagePosition.sequence` of a group listed whole without identifiers. */
+export const GROUP_LISTED = -2;
 
 /**
  * Where the next page starts: just after the entry `(groupKey, identifierKey,
- * sequence)`. `sequence` is the last report listed for ListReports (or -1 when
- * the identifier was listed whole) and unused elsewhere; -2 marks a group
- * listed whole without identifiers. Keys are folded sort
- * keys, so a token stays valid on any server holding the same registry and
- * across removals of the entries it points at.
+ * sequence)`. `sequence` is the last report listed for ListReports, or
+ * LISTED_WHOLE, or GROUP_LISTED. Keys are folded sort keys, so a token stays
+ * valid on any server holding the same registry and across removals of the
+ * entries it points at.
  */
 export interface PagePosition {
   groupKey: string;
@@ -63,7 +67,7 @@ export function decodePageToken(token: string, scope: PageScope): PagePosition |
     parsed[0] !== VERSION ||
     !parsed.slice(1, 6).every((v) => typeof v === "string") ||
     !Number.isSafeInteger(parsed[6]) ||
-    parsed[6] < -2
+    parsed[6] < GROUP_LISTED
   ) {
     throw malformed();
   }

@@ -17,6 +17,7 @@ import {
 } from "../../../gen/ts/sr/v1/sr.js";
 import type { Admission } from "./admission.js";
 import type { Registry } from "../../domain/registry/registry.js";
+import { listIdentifiers, listReports, listStatus } from "../../domain/listing/pager.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import { withStrictUtf8 } from "./codec.js";
 import { toGrpcError } from "./errors.js";
@@ -76,7 +77,7 @@ export function statusReportService(registry: Registry, hub: WatchHub, gate: Adm
     }),
     checkStatus: unary(gate, undefined, (req: CheckStatusRequest) => registry.checkStatus(req)),
     listStatus: unary(gate, undefined, (req: ListStatusRequest) => {
-      const page = registry.listStatus(req);
+      const page = listStatus(registry, req);
       return {
         groups: page.groups.map((g) => ({ ...g, identifiers: g.identifiers.map(toIdentifierStatus) })),
         revision: big(page.revision),
@@ -84,11 +85,11 @@ export function statusReportService(registry: Registry, hub: WatchHub, gate: Adm
       };
     }),
     listIdentifiers: unary(gate, undefined, (req: ListIdentifiersRequest) => {
-      const page = registry.listIdentifiers(req);
+      const page = listIdentifiers(registry, req);
       return { groups: page.groups, revision: big(page.revision), nextPageToken: page.nextPageToken };
     }),
     listReports: unary(gate, undefined, (req: ListReportsRequest) => {
-      const page = registry.listReports(req);
+      const page = listReports(registry, req);
       return { groups: page.groups.map(toGroupReports), revision: big(page.revision), nextPageToken: page.nextPageToken };
     }),
     registerGroup: unary(gate, byGroup, (req: RegisterGroupRequest) => {

@@ -1,0 +1,19 @@
+/**
+ * Estimated encoded sizes, used to keep list pages and watch snapshot parts
+ * under 1 MiB. Generous upper bounds of the protobuf framing, not exact sizes.
+ */
+import { utf8Length } from "../names.js";
+
+/** A page or snapshot part ends before its estimated encoding passes this. */
+export const MAX_PAGE_BYTES = 1_000_000;
+
+export const estimateStatusBytes = (group: string, identifier: string, details: string | undefined): number =>
+  40 + utf8Length(group) + utf8Length(identifier) + (details === undefined ? 0 : utf8Length(details) + 4);
+
+export const estimateReportBytes = (text: string): number => 30 + utf8Length(text);
+
+/** A group's header in a page, or an identifier's header above its reports. */
+export const estimateHeaderBytes = (name: string): number => 10 + utf8Length(name);
+
+/** One name in a ListIdentifiers page. */
+export const estimateNameBytes = (name: string): number => 3 + utf8Length(name);

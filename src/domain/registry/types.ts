@@ -1,0 +1,161 @@
+/**
+ * What the registry's users see: the views it answers with, the changes it
+ * emits, the inputs of its writes, and the read-only records listing walks.
+ */
+import type { ReadonlyReportRing, ReportEntry } from "../report-ring.js";
+
+export interface RegistryLimits {
+  /** Groups in all, internal ones included. */
+  maxGroups: number;
+  maxIdentifiersPerGroup: number;
+  /** Identifiers over every group. */
+  maxIdentifiers: number;
+}
+
+/** What a reader sees of one identifier (or of a group aggregated). */
+export interface StatusView {
+  group: string;
+  identifier: string;
+  status: number;
+  details: string | undefined;
+  ready: boolean;
+  revision: number;
+  /** Milliseconds since the epoch of the last status or details change. */
+  updateTime: number;
+}
+
+export interface ChangeBase {
+  revision: number;
+  /** Folded group name, for filtering. */
+  groupKey: string;
+  /** Folded identifier name; "" when a whole group was removed. */
+  identifierKey: string;
+  group: string;
+  identifier: string;
+}
+
+/** What a change says beyond where it happened (see ChangeBase). */
+export type ChangeDetail =
+  | { kind: "registered"; status: StatusView }
+  | { kind: "unregistered" }
+  | {
+      kind: "status";
+      status: number;
+      oldStatus: number;
+      details: string | undefined;
+      /** False for a details-only change. */
+      statusChanged: boolean;
+    }
+  | { kind: "report"; report: ReportEntry };
+
+/** One registry change; every change has its own revision, emitted in order. */
+export type Change = ChangeBase & ChangeDetail;
+
+export type ChangeListener = (change: Change) => void;
+
+/** Where a write comes from: the server itself may write internal groups. */
+export interface WriteOrigin {
+  server?: boolean;
+}
+
+export interface RegisterGroupInput {
+  group: string;
+  status?: number | undefined;
+  details?: string | undefined;
+  reportCapacity?: number | undefined;
+}
+
+export interface RegisterIdentifierInput extends RegisterGroupInput {
+  identifier: string;
+}
+
+export interface SetStatusInput {
+  group: string;
+  identifier: string;
+  status: number;
+  details?: string | undefined;
+}
+
+export interface IdentifierRef {
+  group: string;
+  identifier: string;
+}
+
+/** Which identifiers a snapshot covers: everything, a group, or one identifier. */
+export interface Selection {
+  group?: string;
+  identifier?: string;
+}
+
+// ---- listings ----
+
+export interface PageRequest {
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface GroupStatusPage {
+  group: string;
+  internal: boolean;
+  identifiers: StatusView[];
+}
+
+export interface GroupIdentifiersPage {
+  group: string;
+  internal: boolean;
+  identifiers: string[];
+}
+
+export interface IdentifierReports {
+  identifier: string;
+  capacity: number;
+  reports: ReportEntry[];
+}
+
+export interface GroupReportsPage {
+  group: string;
+  identifiers: IdentifierReports[];
+}
+
+export interface Page<T> {
+  groups: T[];
+  revision: number;
+  nextPageToken: string;
+}
+
+// ---- what readers may see of the state ----
+
+/** One identifier as readers see it; only the registry changes it. */
+export interface IdentifierRecord {
+  readonly name: string;
+  /** The folded name. */
+  readonly key: string;
+  readonly status: number;
+  readonly details: string | undefined;
+  readonly revision: number;
+  readonly updateTime: number;
+  readonly reports: ReadonlyReportRing;
+}
+
+/** One group as readers see it; only the registry changes it. */
+export interface GroupRecord {
+  readonly name: string;
+  /** The folded name. */
+  readonly key: string;
+  readonly internal: boolean;
+  /** By folded name. */
+  readonly identifiers: ReadonlyMap<string, IdentifierRecord>;
+  /** Revision of the group's registration or of its last identifier removal. */
+  readonly revision: number;
+  readonly createTime: number;
+}
+
+/** What listing needs of the registry: its state in list order, read-only. */
+export interface RegistryReader {
+  readonly revision: number;
+  /** Every group, in list order. */
+  groupsInOrder(): readonly GroupRecord[];
+  groupByKey(key: string): GroupRecord | undefined;
+  /** The group's identifiers in list order: `main` first, then by folded name. */
+  identifiersInOrder(group: GroupRecord): readonly IdentifierRecord[];
+}

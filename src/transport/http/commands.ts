@@ -1,0 +1,157 @@
+/**
+ * The four OpenSIPS MI commands of Status/Report (docs/mi.md), answered from
+ * the registry with OpenSIPS's shapes, key names and error texts, so
+ * monitoring scripts written for OpenSIPS work unchanged. Listings are read
+ * whole through the domain's listing, not paged.
+ *
+ * Choices where MI.md is silent:
+ * - A name that can never exist (empty, control characters, over 255 bytes,
+ *   a `/` in a group, `all` where it is not the aggregate) answers like a
+ *   name that does not exist: 404 "Group not found" / "Identity not found" /
+ *   "Identifier not found". It is what OpenSIPS would answer.
+ * - An empty identifier means `main` for sr_get_status only (as MI.md says
+ *   for a missing one); elsewhere it names nothing: 404.
+ */
+import { type ErrorFacts, type Reason, SrError } from "../../domain/errors.js";
+import { type ParsedSelection, type SelectionRules, parseSelection } from "../../domain/listing/selection.js";
+import { type ListedIdentifier, listGroups, requireSelected } from "../../domain/listing/walk.js";
+import type { ReportEntry } from "../../domain/report-ring.js";
+import type { Registry, StatusView } from "../../domain/registry/registry.js";
+import type { MiError } from "./mi.js";
+
+export const NOT_FOUND = 404;
+
+/** Parameters by name, as bound from the request: only the matched recipe's names are set. */
+export type MiArgs = Record<string, string>;
+
+export interface MiCommand {
+  /** Accepted parameter lists, each in positional order. */
+  recipes: string[][];
+  /** How the command says an identifier does not exist: sr_get_status says "Identity" (sic, as OpenSIPS). */
+  identifierNotFound: string;
+  run(registry: Registry, args: MiArgs): unknown;
+}
+
+// ---- output shapes ----
+
+function statusObject(view: StatusView): Record<string, unknown> {
+  const out: Record<string, unknown> = { Readiness: view.ready, Status: view.status };
+  if (view.details !== undefined) out.Details = view.details;
+  return out;
+}
+
+const namedStatus = (identifier: ListedIdentifier) => ({ Name: identifier.name, ...statusObject(identifier.status) });
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** C's ctime() of a millisecond time (truncated to its second), local time, without the newline. */
+export function ctime(ms: number): string {
+  const d = new Date(Math.floor(ms / 1000) * 1000);
+  const day = String(d.getDate()).padStart(2, " ");
+  const clock = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+  return `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day} ${clock} ${d.getFullYear()}`;
+}
+
+const reportObject = (report: ReportEntry) => ({
+  Timestamp: Math.floor(report.time / 1000),
+  Date: ctime(report.time),
+  Log: report.text,
+});
+
+const identifierReports = (identifier: ListedIdentifier) => ({ Name: identifier.name, Reports: identifier.reports().map(reportObject) });
+
+// ---- what a command names ----
+
+/** A parameter left out selects everything; one given empty names nothing. */
+const MI_SELECTION: SelectionRules = { call: "list", emptySelectsEvery: false };
+
+/** The group is checked, name then existence, before the identifier, as OpenSIPS looks them up. */
+function select(registry: Registry, args: { group?: string | undefined; identifier?: string | undefined }): ParsedSelection {
+  const group = parseSelection({ group: args.group }, MI_SELECTION);
+  requireSelected(registry, group);
+  return args.identifier === undefined ? group : parseSelection(args, MI_SELECTION);
+}
+
+const readGroups = (registry: Registry, args: MiArgs) => [...listGroups(registry, select(registry, args))];
+
+// ---- the four commands ----
+
+const IDENTIFIER_NOT_FOUND = "Identifier not found";
+
+const getStatus: MiCommand = {
+  recipes: [["group"], ["group", "identifier"]],
+  identifierNotFound: "Identity not found",
+  run(registry, { group, identifier = "" }) {
+    select(registry, { group });
+    // Missing or empty: main. `all` (any case): the group aggregated.
+    return statusObject(registry.getStatus({ group, identifier }).status);
+  },
+};
+
+const listStatus: MiCommand = {
+  recipes: [[], ["group"]],
+  identifierNotFound: IDENTIFIER_NOT_FOUND,
+  run(registry, args) {
+    const groups = readGroups(registry, args);
+    if (args.group !== undefined) return (groups[0]?.identifiers ?? []).map(namedStatus);
+    return groups.map((g) => ({ Name: g.name, Identifiers: g.identifiers.map(namedStatus) }));
+  },
+};
+
+const listReports: MiCommand = {
+  recipes: [[], ["group"], ["group", "identifier"]],
+  identifierNotFound: IDENTIFIER_NOT_FOUND,
+  run(registry, args) {
+    const groups = readGroups(registry, args);
+    if (args.group === undefined) return groups.map((g) => ({ Name: g.name, Identifiers: g.identifiers.map(identifierReports) }));
+    const identifiers = groups[0]?.identifiers ?? [];
+    if (args.identifier === undefined) return identifiers.map(identifierReports);
+    return (identifiers[0]?.reports() ?? []).map(reportObject);
+  },
+};
+
+const listIdentifiers: MiCommand = {
+  recipes: [[], ["group"]],
+  identifierNotFound: IDENTIFIER_NOT_FOUND,
+  run(registry, args) {
+    const groups = readGroups(registry, args).map((g) => ({ Group: g.name, Identifiers: g.identifiers.map((i) => i.name) }));
+    return args.group === undefined ? groups : groups[0];
+  },
+};
+
+/** Each command under its 3.3 name and its 4.0 alias. */
+export const MI_COMMANDS: ReadonlyMap<string, MiCommand> = new Map([
+  ["sr_get_status", getStatus],
+  ["status_report:get", getStatus],
+  ["sr_list_status", listStatus],
+  ["status_report:status", listStatus],
+  ["sr_list_reports", listReports],
+  ["status_report:reports", listReports],
+  ["sr_list_identifiers", listIdentifiers],
+  ["status_report:identifiers", listIdentifiers],
+]);
+
+// ---- domain errors ----
+
+type MiAnswer = (command: MiCommand, facts: ErrorFacts) => MiError;
+
+const GROUP_NOT_FOUND: MiError = { code: NOT_FOUND, message: "Group not found" };
+const identifierMissing: MiAnswer = (command) => ({ code: NOT_FOUND, message: command.identifierNotFound });
+/** A name that can never exist is answered like a missing one: a script cannot tell them apart anyway. */
+const neverExists: MiAnswer = (command, facts) => (facts.field === "group" ? GROUP_NOT_FOUND : identifierMissing(command, facts));
+
+/** The one table from a domain reason to an MI error; a reason not in it is an internal error. */
+const MI_ERRORS: Partial<Record<Reason, MiAnswer>> = {
+  GROUP_NOT_FOUND: () => GROUP_NOT_FOUND,
+  IDENTIFIER_NOT_FOUND: identifierMissing,
+  NAME_INVALID: neverExists,
+  UTF8_INVALID: neverExists,
+  NAME_RESERVED: neverExists,
+};
+
+/** The MI error a command's failure answers; undefined when it is no domain error MI knows. */
+export function miErrorOf(error: unknown, command: MiCommand): MiError | undefined {
+  return error instanceof SrError ? MI_ERRORS[error.reason]?.(command, error.facts) : undefined;
+}
