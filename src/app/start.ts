@@ -65,7 +65,6 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const gate = new Admission(new AccessPolicy(config.tokens));
   const { server, health } = createGrpcServer(registry, hub, gate, {
     maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
-    healthWatchLimits: config.watch,
     tls: config.tls,
   });
   const port = await bind(server, config.listen, config);

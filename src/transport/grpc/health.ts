@@ -3,7 +3,6 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
   type sendUnaryData,
-  status as grpcStatus,
 } from "@grpc/grpc-js";
 import {
   HealthCheckRequest,
@@ -13,12 +12,15 @@ import {
   type HealthListRequest,
   type HealthListResponse,
 } from "../../../gen/ts/health/v1/health.js";
-import { SrError, limitReached } from "../../domain/errors.js";
-import { ALL, MAIN, foldName } from "../../domain/names.js";
+import { SrError } from "../../domain/errors.js";
+import { ALL, MAIN } from "../../domain/names.js";
 import type { Registry } from "../../domain/registry/registry.js";
+import type { WatchHub } from "../../domain/watch/hub.js";
+import type { LatestValueWatcher } from "../../domain/watch/latest.js";
 import { withStrictUtf8 } from "./codec.js";
 import type { Admission } from "./admission.js";
 import { toGrpcError } from "./errors.js";
+import { writeStream } from "./stream-writer.js";
 
 /** The service names that mean the server itself (`core`/`main`). */
 export const SERVER_SERVICE_NAMES = ["", "sr.v1.StatusReportService"];
@@ -54,73 +56,24 @@ function servingOf(registry: Registry, target: Target): Serving | undefined {
 export const healthDefinition = withStrictUtf8(HealthService, { check: HealthCheckRequest, watch: HealthCheckRequest });
 
 /**
- * One health Watch stream. It holds at most one pending value: the latest
- * serving status, written when the stream has drained and only when it differs
- * from the last one sent, so a stuck reader costs nothing and never sees a repeat.
+ * grpc.health.v1 answered from the registry (SPEC section 4). A Watch is a
+ * latest-value watcher of the hub (docs/watch.md): it sends the serving status
+ * at once, then only when it changes, and counts toward the hub's watcher quotas.
  */
-class HealthWatch {
-  private lastSent: Serving | undefined;
-  private blocked = false;
-  private ended = false;
-  readonly groupKey: string;
-
-  constructor(
-    private readonly registry: Registry,
-    private readonly call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>,
-    private readonly target: Target,
-  ) {
-    this.groupKey = foldName(target.group);
-  }
-
-  update(): void {
-    if (this.blocked || this.ended) return;
-    const serving = servingOf(this.registry, this.target) ?? Serving.SERVICE_UNKNOWN;
-    if (serving === this.lastSent) return;
-    this.lastSent = serving;
-    if (!this.call.write({ status: serving })) {
-      this.blocked = true;
-      this.call.once("drain", () => {
-        this.blocked = false;
-        this.update();
-      });
-    }
-  }
-
-  end(): void {
-    if (this.ended) return;
-    this.update();
-    this.ended = true;
-    this.call.end();
-  }
-}
-
-/** grpc.health.v1 answered from the registry (SPEC section 4). */
 export class HealthAdapter {
-  private readonly watches = new Set<HealthWatch>();
-  private readonly unsubscribe: () => void;
-
-  private readonly perConnection = new Map<string, number>();
-
   constructor(
     private readonly registry: Registry,
+    private readonly hub: WatchHub,
     private readonly gate: Admission,
-    private readonly limits: { maxWatchers: number; maxWatchersPerConnection: number },
-  ) {
-    this.unsubscribe = registry.onChange((change) => {
-      for (const watch of this.watches) if (watch.groupKey === change.groupKey) watch.update();
-    });
-  }
+  ) {}
 
   get watchCount(): number {
-    return this.watches.size;
+    return this.hub.latestWatcherCount;
   }
 
   /** Sends every watch its final status and ends it (graceful stop). */
   endAll(): void {
-    for (const watch of this.watches) watch.end();
-    this.watches.clear();
-    this.perConnection.clear();
-    this.unsubscribe();
+    this.hub.drainLatest();
   }
 
   implementation(): UntypedServiceImplementation {
@@ -144,36 +97,18 @@ export class HealthAdapter {
         }
       },
       watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+        let watcher: LatestValueWatcher<Serving>;
         try {
           gate.admit(call.metadata, { open: true });
-          const { maxWatchers, maxWatchersPerConnection } = this.limits;
-          if (this.watches.size >= maxWatchers) {
-            throw limitReached("limits.max_watchers", `the server serves its maximum of ${maxWatchers} health watch streams`);
-          }
-          if ((this.perConnection.get(call.getPeer()) ?? 0) >= maxWatchersPerConnection) {
-            throw limitReached(
-              "limits.max_watchers_per_connection",
-              `this connection holds its maximum of ${maxWatchersPerConnection} health watch streams`,
-            );
-          }
+          const target = targetOf(call.request.service);
+          // "" would select every group; a name like "/x" names none, and no group is called "/".
+          const group = target.group === "" ? "/" : target.group;
+          watcher = this.hub.watchLatest({ group }, call.getPeer(), () => servingOf(registry, target) ?? Serving.SERVICE_UNKNOWN);
         } catch (error) {
           call.emit("error", toGrpcError(error));
           return;
         }
-        const peer = call.getPeer();
-        const watch = new HealthWatch(registry, call, targetOf(call.request.service));
-        this.watches.add(watch);
-        this.perConnection.set(peer, (this.perConnection.get(peer) ?? 0) + 1);
-        const forget = () => {
-          if (!this.watches.delete(watch)) return;
-          const left = (this.perConnection.get(peer) ?? 1) - 1;
-          if (left > 0) this.perConnection.set(peer, left);
-          else this.perConnection.delete(peer);
-        };
-        call.on("cancelled", forget);
-        call.on("error", forget);
-        call.on("finish", forget);
-        watch.update();
+        writeStream(call, watcher, (serving) => ({ status: serving }));
       },
       list: (call: ServerUnaryCall<HealthListRequest, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) => {
         try {

@@ -1,6 +1,6 @@
 import type { Change, GroupReportsPage, StatusView } from "../../domain/registry/registry.js";
 import type { ReportEntry } from "../../domain/report-ring.js";
-import type { WatchEvent } from "../../domain/watch/hub.js";
+import type { WatchEvent } from "../../domain/watch/watcher.js";
 import type {
   GroupReports,
   IdentifierStatus,

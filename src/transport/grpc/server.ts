@@ -16,7 +16,6 @@ import { toGrpcError } from "./errors.js";
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
-  healthWatchLimits: { maxWatchers: number; maxWatchersPerConnection: number };
   tls?: TlsConfig | undefined;
 }
 
@@ -57,7 +56,7 @@ export function createGrpcServer(registry: Registry, hub: WatchHub, gate: Admiss
     "grpc.keepalive_timeout_ms": 20_000,
   });
   server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
-  const health = new HealthAdapter(registry, gate, options.healthWatchLimits);
+  const health = new HealthAdapter(registry, hub, gate);
   server.addService(healthDefinition, health.implementation());
   addReflection(server, (impl) => gated(gate, impl));
   return { server, health };

@@ -5,11 +5,13 @@
 import { Metadata, type ServerWritableStream } from "@grpc/grpc-js";
 import { WatchStatusResponse, type WatchStatusRequest } from "../../../gen/ts/sr/v1/sr.js";
 import type { Change, Registry } from "../../domain/registry/registry.js";
-import type { WatchEvent, WatchHub } from "../../domain/watch/hub.js";
+import type { WatchHub } from "../../domain/watch/hub.js";
+import type { Watcher, WatchEvent } from "../../domain/watch/watcher.js";
 import { REGISTRY_ID_HEADER } from "../../protocol/wire.js";
 import type { Admission } from "./admission.js";
 import { toGrpcError } from "./errors.js";
 import { toWatchResponse } from "./mapping.js";
+import { writeStream } from "./stream-writer.js";
 
 export type WatchStatusHandler = (call: ServerWritableStream<WatchStatusRequest, Buffer>) => void;
 
@@ -23,7 +25,7 @@ export const watchStatusSerialize = (value: Buffer): Buffer => value;
  */
 const encodedChanges = new WeakMap<Change, Buffer>();
 
-function encodeEvent(event: WatchEvent): Buffer {
+export function encodeEvent(event: WatchEvent): Buffer {
   if (event.kind !== "change") return Buffer.from(WatchStatusResponse.encode(toWatchResponse(event)).finish());
   let bytes = encodedChanges.get(event.change);
   if (!bytes) {
@@ -33,43 +35,9 @@ function encodeEvent(event: WatchEvent): Buffer {
   return bytes;
 }
 
-/** Streams a watcher's events, waiting for the stream to drain whenever grpc-js asks. */
-async function pump(call: ServerWritableStream<WatchStatusRequest, Buffer>, next: () => Promise<WatchEvent | undefined>, stop: () => void) {
-  let cancelled = false;
-  let resumeWriting: (() => void) | undefined;
-  const onGone = () => {
-    cancelled = true;
-    stop();
-    resumeWriting?.();
-  };
-  const onDrain = () => resumeWriting?.();
-  call.on("cancelled", onGone);
-  call.on("error", onGone);
-  call.on("drain", onDrain);
-  try {
-    for (;;) {
-      const event = await next();
-      if (!event || cancelled) break;
-      if (!call.write(encodeEvent(event))) {
-        await new Promise<void>((resolve) => {
-          resumeWriting = resolve;
-        });
-        resumeWriting = undefined;
-        if (cancelled) break;
-      }
-    }
-    if (!cancelled) call.end();
-  } finally {
-    stop();
-    call.off("cancelled", onGone);
-    call.off("error", onGone);
-    call.off("drain", onDrain);
-  }
-}
-
 export function watchStatusHandler(registry: Registry, hub: WatchHub, gate: Admission): WatchStatusHandler {
   return (call) => {
-    let watcher: ReturnType<WatchHub["watch"]>;
+    let watcher: Watcher;
     try {
       gate.admit(call.metadata);
       const req = call.request;
@@ -91,10 +59,6 @@ export function watchStatusHandler(registry: Registry, hub: WatchHub, gate: Admi
     const metadata = new Metadata();
     metadata.set(REGISTRY_ID_HEADER, registry.id);
     call.sendMetadata(metadata);
-    void pump(
-      call,
-      () => watcher.next(),
-      () => watcher.close(),
-    );
+    writeStream(call, watcher, encodeEvent);
   };
 }

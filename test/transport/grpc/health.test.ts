@@ -319,6 +319,23 @@ describe("grpc.health.v1 List limit", () => {
   });
 });
 
+/** Opens a Watch of `service` (kept in `open`, to be cancelled) and expects SERVING at once. */
+async function serving(open: Watch[], client: HealthClient, service: string): Promise<Watch> {
+  const w = new Watch(client, service);
+  open.push(w);
+  expect(await w.messages(1)).toEqual([Serving.SERVING]);
+  return w;
+}
+
+/** Opens a Watch of `service` and expects it refused, before any message, with RESOURCE_EXHAUSTED naming `limit`. */
+async function refused(open: Watch[], client: HealthClient, service: string, limit: RegExp): Promise<void> {
+  const w = new Watch(client, service);
+  open.push(w);
+  expect(await w.finished()).toBe(status.RESOURCE_EXHAUSTED);
+  expect(w.received).toEqual([]);
+  expect(w.error?.details).toMatch(limit);
+}
+
 describe("grpc.health.v1 Watch limit", () => {
   it("refuses a Watch past limits.max_watchers with RESOURCE_EXHAUSTED, and frees the slot on cancel", async () => {
     const srv = await startServer((config) => {
@@ -327,25 +344,54 @@ describe("grpc.health.v1 Watch limit", () => {
     const health = new HealthClient(srv.address, credentials.createInsecure());
     const open: Watch[] = [];
     try {
-      for (let i = 0; i < 2; i++) {
-        const w = new Watch(health, "");
-        open.push(w);
-        expect(await w.messages(1)).toEqual([Serving.SERVING]);
-      }
-      const refused = new Watch(health, "");
-      open.push(refused);
-      expect(await refused.finished()).toBe(status.RESOURCE_EXHAUSTED);
-      expect(refused.received).toEqual([]);
-      expect(refused.error?.details).toMatch(/max_watchers/);
+      for (let i = 0; i < 2; i++) await serving(open, health, "");
+      await refused(open, health, "", /max_watchers/);
 
       open[0]!.cancel();
       await waitFor(() => srv.health.watchCount === 1, 5_000, "the cancelled watch to be released");
-      const again = new Watch(health, "core");
-      open.push(again);
-      expect(await again.messages(1)).toEqual([Serving.SERVING]);
+      await serving(open, health, "core");
     } finally {
       for (const w of open) w.cancel();
       health.close();
+      await srv.stop();
+    }
+  });
+});
+
+describe("grpc.health.v1 Watch and WatchStatus share the watcher quotas", () => {
+  it("max_watchers and max_watchers_per_connection count both kinds of stream", async () => {
+    const srv = await startServer((config) => {
+      config.watch.maxWatchers = 4;
+      config.watch.maxWatchersPerConnection = 2;
+    });
+    // One connection for each client below (grpc-js would otherwise share one).
+    const own = { "grpc.use_local_subchannel_pool": 1 };
+    const health = new HealthClient(srv.address, credentials.createInsecure(), own);
+    const sr = new SrClient(srv.address, { channelOptions: own });
+    const other = new HealthClient(srv.address, credentials.createInsecure(), own);
+    const abort = new AbortController();
+    const open: Watch[] = [];
+    try {
+      await serving(open, health, "");
+      const it = sr.watch({ group: "core" }, { signal: abort.signal, resume: false })[Symbol.asyncIterator]();
+      expect((await it.next()).value?.event?.$case).toBe("snapshot");
+      await waitFor(() => srv.hub.watcherCount === 2, 5_000, "both watches to be counted");
+
+      // health's connection holds 1 of 2, so it has room for one more.
+      await serving(open, health, "core");
+      await refused(open, health, "core", /max_watchers_per_connection/);
+
+      // Another connection has room, until the server holds its 4.
+      await serving(open, other, "core");
+      await refused(open, other, "core", /max_watchers(?!_per)/);
+      expect(srv.health.watchCount).toBe(3);
+      expect(srv.hub.watcherCount).toBe(4);
+    } finally {
+      abort.abort();
+      for (const w of open) w.cancel();
+      health.close();
+      other.close();
+      sr.close();
       await srv.stop();
     }
   });

@@ -1,5 +1,7 @@
 // WatchStatus end to end (SPEC section 3 "WatchStatus"): through SrClient.watch
-// over a real socket, against an in-process server.
+// over a real socket, against an in-process server: the snapshot, filters, what
+// is sent, start_revision, errors, limits, progress and freeing a watcher. (The
+// hub's own rules are tested without a socket in test/domain/watch.)
 //
 // Every watch here is opened with `resume: false`: the stream the test reads
 // is then exactly one server stream, so what it shows (and how it ends) is the
@@ -13,6 +15,7 @@ import {
   type WatchStatusRequest,
   WatchStatusResponse,
 } from "../../../clients/ts/index.js";
+import { revisionOf } from "../../helpers/rpc.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
 import { collect, nextEvent, streamError, untilEnd, waitFor } from "../../helpers/wait.js";
 
@@ -265,50 +268,72 @@ describe("filters", () => {
     expect(groups).toEqual([...groups].sort());
     expect(ids.length).toBe(srv.registry.totalIdentifiers);
 
+    const late = fresh("all-late");
+    await sr.registerGroup({ group: late }); // a registration: not sent by default
     const wb = await sr.setStatus({ group: b, status: -1 });
     const wa = await sr.setStatus({ group: a, status: -2 });
-    const events = await collect(w.events, 2);
+    const wl = await sr.setStatus({ group: late, status: -1 }); // a group that appeared after the snapshot
+    const events = await collect(w.events, 3);
     expect(events.map((e) => [e.revision, statusChanged(e).group, statusChanged(e).status])).toEqual([
       [wb.revision, b, -1],
       [wa.revision, a, -2],
+      [wl.revision, late, -1],
     ]);
     w.abort();
   });
 
-  it("a group: only its identifiers, matched case-insensitively", async () => {
+  it("a group: only its identifiers, matched case-insensitively, in one snapshot at the current revision, then each change with the write's revision", async () => {
     const a = fresh("grp-a");
     const b = fresh("grp-b");
-    await sr.registerGroup({ group: a });
-    await sr.registerIdentifier({ group: a, identifier: "x" });
+    await sr.registerGroup({ group: a, details: "d" });
+    await sr.registerIdentifier({ group: a, identifier: "x", status: -2 });
     await sr.registerGroup({ group: b });
+    const at = await revisionOf(sr);
 
     const w = watch({ group: a.toUpperCase() });
-    expect(names(identifiersOf(await snapshotOf(w)))).toEqual([`${a}/main`, `${a}/x`]);
+    const parts = await snapshotOf(w);
+    expect(parts).toHaveLength(1);
+    expect(parts[0]?.revision).toBe(at);
+    expect(snapshotValue(parts[0] as Msg)).toMatchObject({ last: true, resync: false });
+    expect(identifiersOf(parts).map((i) => [i.group, i.identifier, i.status, i.details])).toEqual([
+      [a, "main", 1, "d"],
+      [a, "x", -2, undefined],
+    ]);
 
     await sr.setStatus({ group: b, status: -1 }); // another group: not sent
-    const write = await sr.setStatus({ group: a, identifier: "X", status: -1 });
-    const event = await nextEvent(w.events);
-    expect(event.revision).toBe(write.revision);
-    expect(statusChanged(event)).toMatchObject({ group: a, identifier: "x", status: -1, oldStatus: 1 });
+    const write = await sr.setStatus({ group: a, identifier: "X", status: 3, details: "up" });
+    expect(await nextEvent(w.events)).toEqual({
+      revision: write.revision,
+      event: { $case: "statusChanged", value: { group: a, identifier: "x", status: 3, oldStatus: -2, details: "up", ready: true } },
+    });
     w.abort();
   });
 
-  it("a group and identifier: only that identifier", async () => {
+  it("a group and identifier: only that identifier; an empty identifier: the whole group", async () => {
     const group = fresh("one");
     await sr.registerGroup({ group });
     await sr.registerIdentifier({ group, identifier: "x" });
     await sr.registerIdentifier({ group, identifier: "y" });
 
     const w = watch({ group, identifier: "X" });
+    const whole = watch({ group, identifier: "" });
     expect(names(identifiersOf(await snapshotOf(w)))).toEqual([`${group}/x`]);
+    expect(names(identifiersOf(await snapshotOf(whole)))).toEqual([`${group}/main`, `${group}/x`, `${group}/y`]);
 
-    await sr.setStatus({ group, status: -1 }); // main: not sent
-    await sr.setStatus({ group, identifier: "y", status: -1 }); // y: not sent
+    const main = await sr.setStatus({ group, status: -1 }); // main: not sent to w
+    const y = await sr.setStatus({ group, identifier: "y", status: -1 }); // y: not sent to w
     const write = await sr.setStatus({ group, identifier: "x", status: -4 });
     const event = await nextEvent(w.events);
     expect(event.revision).toBe(write.revision);
     expect(statusChanged(event)).toMatchObject({ group, identifier: "x", status: -4 });
+    const all = await collect(whole.events, 3);
+    expect(all.map((e) => [e.revision, statusChanged(e).identifier])).toEqual([
+      [main.revision, "main"],
+      [y.revision, "y"],
+      [write.revision, "x"],
+    ]);
     w.abort();
+    whole.abort();
   });
 });
 
@@ -466,27 +491,84 @@ describe("what a watch sends", () => {
   });
 });
 
+describe("start_revision", () => {
+  it("R: every retained matching change after R, then live", async () => {
+    const group = fresh("from");
+    await sr.registerGroup({ group });
+    const from = await revisionOf(sr);
+    const s1 = await sr.setStatus({ group, status: -1 });
+    await sr.addReport({ group, text: "not watched" });
+    const s2 = await sr.setStatus({ group, status: 2 });
+
+    const w = watch({ group, startRevision: from });
+    expect((await nextEvent(w.events)).revision).toBe(s1.revision);
+    expect((await nextEvent(w.events)).revision).toBe(s2.revision);
+    const s3 = await sr.setStatus({ group, status: -3 });
+    expect(await nextEvent(w.events)).toMatchObject({ revision: s3.revision, event: { value: { status: -3, oldStatus: 2 } } });
+    w.abort();
+  });
+
+  it("equal to the current revision is allowed: nothing until the next change", async () => {
+    const group = fresh("now");
+    await sr.registerGroup({ group });
+    const w = watch({ group, startRevision: await revisionOf(sr) });
+    const set = await sr.setStatus({ group, status: -4 });
+    expect((await nextEvent(w.events)).revision).toBe(set.revision);
+    w.abort();
+  });
+
+  it("above the current revision is INVALID_ARGUMENT naming start_revision, and changes nothing", async () => {
+    const before = await revisionOf(sr);
+    const error = await streamError(watch({ group: "core", startRevision: before + 1n }).events);
+    expect(error.code, error.message).toBe(GrpcStatus.INVALID_ARGUMENT);
+    expect(error.details).toMatch(/start_revision/);
+    expect(await revisionOf(sr)).toBe(before);
+    expect(srv.hub.watcherCount).toBe(0);
+  });
+
+  it("older than the history is OUT_OF_RANGE naming the oldest revision still resumable, from which resuming works", async () => {
+    const HISTORY = 5;
+    const server = await ownServer((config) => {
+      config.watch.history = HISTORY;
+    });
+    const c = client(server.address);
+    const group = fresh("old");
+    await c.registerGroup({ group });
+    const old = await revisionOf(c);
+    for (let i = 0; i < HISTORY + 2; i++) await c.setStatus({ group, status: i % 2 ? 1 : -1 });
+    const now = await revisionOf(c);
+    const oldest = now - BigInt(HISTORY);
+
+    const error = await streamError(watch({ group, startRevision: old }, c).events);
+    expect(error.code, error.message).toBe(GrpcStatus.OUT_OF_RANGE);
+    expect(error.details).toMatch(/start_revision/);
+    expect(error.details).toContain(String(oldest));
+    expect(await revisionOf(c)).toBe(now);
+
+    const w = watch({ group, startRevision: oldest }, c);
+    expect((await nextEvent(w.events)).revision).toBe(oldest + 1n);
+    w.abort();
+  });
+});
+
 describe("errors", () => {
   it.each<[string, Request, RegExp]>([
-    ["identifier 'all'", { group: "g", identifier: "all" }, /identifier/],
-    ["identifier 'ALL' (any case)", { group: "g", identifier: "ALL" }, /identifier/],
+    ["identifier 'all'", { group: "core", identifier: "all" }, /identifier.*all/],
+    ["identifier 'ALL' (any case)", { group: "core", identifier: "ALL" }, /identifier.*all/],
     ["an identifier without a group", { identifier: "x" }, /identifier.*group|group.*identifier/],
+    ["main without a group", { identifier: "main" }, /identifier.*group|group.*identifier/],
     ["a group name with '/'", { group: "a/b" }, /group/],
     ["a group name with a control character", { group: "bad\u0007name" }, /group.*control/],
     ["a group name over 255 bytes", { group: "x".repeat(256) }, /group.*255/],
     ["an identifier name with a control character", { group: "g", identifier: "x\u007f" }, /identifier.*control/],
-  ])("%s is INVALID_ARGUMENT naming the field", async (_what, request, message) => {
+    ["an identifier name with a NUL", { group: "core", identifier: "a\u0000" }, /identifier.*control/],
+  ])("%s is INVALID_ARGUMENT naming the field, and changes nothing", async (_what, request, message) => {
+    const before = await revisionOf(sr);
     const error = await streamError(watch(request).events);
     expect(error.code, error.message).toBe(GrpcStatus.INVALID_ARGUMENT);
     expect(error.details).toMatch(message);
+    expect(await revisionOf(sr)).toBe(before);
     expect(srv.hub.watcherCount).toBe(0);
-  });
-
-  it("start_revision above the current revision is INVALID_ARGUMENT naming start_revision", async () => {
-    const current = srv.registry.revision;
-    const error = await streamError(watch({ startRevision: BigInt(current + 1) }).events);
-    expect(error.code, error.message).toBe(GrpcStatus.INVALID_ARGUMENT);
-    expect(error.details).toMatch(/start_revision/);
   });
 });
 
