@@ -1,12 +1,15 @@
 /**
  * Every grpcurl example of README.md, run in order against one fresh server
  * through the strict grpcurl stand-in (reflection only, every import
- * resolved), so the README cannot drift from what the server does.
+ * resolved), so the README cannot drift from what the server does. Where the
+ * README shows an example's output (a ```text block right after its ```sh
+ * block), what the stand-in prints must be exactly that.
  */
 import { readFileSync } from "node:fs";
-import { Client, credentials } from "@grpc/grpc-js";
+import { Client, status as Code, credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ReflectionClient, resolveSymbols, runGrpcurl, shellSplit } from "../helpers/grpcurl.js";
+import { REASONS } from "../../src/protocol/wire.js";
+import { ReflectionClient, codeName, readStatus, resolveSymbols, runGrpcurl, shellSplit } from "../helpers/grpcurl/index.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 const SERVICE = "sr.v1.StatusReportService";
@@ -20,20 +23,39 @@ interface Example {
   symbol: string | undefined;
   /** The parsed -d request, or {}. */
   request: Record<string, unknown>;
+  /** The output the README shows for it (stdout, then stderr), if any. */
+  output?: string;
 }
 
-/** Every line starting with `grpcurl ` inside a ```sh block, in order. */
+/**
+ * Every line starting with `grpcurl ` inside a ```sh block, in order; a
+ * ```text block that follows a ```sh block with nothing but blank lines
+ * between is the output of that block's last example.
+ */
 function readmeExamples(): Example[] {
   const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
   const examples: Example[] = [];
-  let inSh = false;
+  let block: "sh" | "text" | "other" | undefined;
+  let blockStart = 0;
+  let outputOf: Example | undefined;
+  let output: string[] = [];
   for (const raw of readme.split("\n")) {
     const line = raw.trim();
-    if (line.startsWith("```")) {
-      inSh = !inSh && /^```(sh|bash|shell)\s*$/.test(line);
+    if (line.startsWith("```") && block !== undefined) {
+      if (block === "text" && outputOf) outputOf.output = `${output.join("\n")}\n`;
+      outputOf = block === "sh" && examples.length > blockStart ? examples.at(-1) : undefined;
+      block = undefined;
       continue;
     }
-    if (!inSh || !line.startsWith("grpcurl ")) continue;
+    if (line.startsWith("```")) {
+      block = /^```(sh|bash|shell)\s*$/.test(line) ? "sh" : /^```text\s*$/.test(line) && outputOf ? "text" : "other";
+      output = [];
+      blockStart = examples.length;
+      continue;
+    }
+    if (block === undefined && line !== "") outputOf = undefined;
+    if (block === "text") output.push(raw);
+    if (block !== "sh" || !line.startsWith("grpcurl ")) continue;
     const argv = shellSplit(line).slice(1);
     const positional: string[] = [];
     let data: string | undefined;
@@ -68,6 +90,23 @@ function messagesOf(stdout: string): Record<string, any>[] {
 
 const sameName = (a: unknown, b: unknown) => String(a).toLowerCase() === String(b).toLowerCase();
 
+/** What an "ERROR:" output must hold: an ErrorInfo of domain sr.v1 whose reason has the printed code, and its companions. */
+function expectRichError(output: string, where: string): void {
+  const { code: printed, details } = readStatus(output);
+  const [info, ...rest] = details;
+  expect(info?.["@type"], where).toBe("type.googleapis.com/google.rpc.ErrorInfo");
+  expect(info?.domain, where).toBe("sr.v1");
+  const reason = REASONS[info?.reason as keyof typeof REASONS];
+  expect(reason, `${where}\nunknown reason ${info?.reason}`).toBeDefined();
+  expect(codeName(Code[reason.code]), where).toBe(printed);
+  const types = rest.map((d) => d["@type"]);
+  if (reason.code === "NOT_FOUND") expect(types, where).toContain("type.googleapis.com/google.rpc.ResourceInfo");
+  if (reason.code === "INVALID_ARGUMENT") {
+    const badRequest = rest.find((d) => d["@type"] === "type.googleapis.com/google.rpc.BadRequest");
+    expect(badRequest?.fieldViolations, where).toEqual([expect.objectContaining({ field: info?.metadata?.field, reason: info?.reason })]);
+  }
+}
+
 describe("README grpcurl examples", () => {
   const examples = readmeExamples();
   let srv: TestServer;
@@ -98,6 +137,11 @@ describe("README grpcurl examples", () => {
     for (const e of examples) expect(e.argv, e.line).toContain("-plaintext");
   });
 
+  it("shows a NOT_FOUND and an INVALID_ARGUMENT with their details", () => {
+    const printed = examples.map((e) => readStatus(e.output ?? "")).filter((status) => status.details.length > 0);
+    expect(printed.map((status) => status.code)).toEqual(expect.arrayContaining(["NotFound", "InvalidArgument"]));
+  });
+
   it("shows every RPC of sr.v1.StatusReportService", () => {
     expect(rpcs.length).toBeGreaterThan(0);
     const called = new Set(examples.map((e) => e.target));
@@ -105,10 +149,19 @@ describe("README grpcurl examples", () => {
     expect(missing, "RPCs without a README example").toEqual([]);
   });
 
-  it("runs every example in order, each exiting 0 with a sensible answer", async () => {
+  it("runs every example in order, each exiting 0 with a sensible answer, or printing exactly the output shown", async () => {
     for (const example of examples) {
-      const { stdout, code } = await runGrpcurl(example.argv, srv.address);
-      const where = `${example.line}\n---\n${stdout}`;
+      const { stdout, stderr, code } = await runGrpcurl(example.argv, srv.address);
+      const where = `${example.line}\n---\n${stdout}${stderr}`;
+      if (example.output !== undefined) {
+        expect(stdout + stderr, where).toBe(example.output);
+        const failed = readStatus(example.output).code;
+        // grpcurl exits with 64 + the status code of a failed RPC.
+        const codes = Object.values(Code).filter((c): c is number => typeof c === "number");
+        expect(code, where).toBe(failed === undefined ? 0 : 64 + codes.find((c) => codeName(c) === failed)!);
+        if (failed !== undefined) expectRichError(example.output, where);
+        continue;
+      }
       expect(code, where).toBe(0);
       expect(stdout.trim(), where).not.toBe("");
       const req = example.request;

@@ -15,6 +15,12 @@ export interface AdmitOptions {
   open?: boolean;
 }
 
+/** The token of an `authorization: Bearer <token>` header; any other header counts as none (TOKEN_MISSING). */
+function bearerToken(metadata: Metadata): string | undefined {
+  const header = metadata.get("authorization")[0];
+  return typeof header === "string" ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
+}
+
 export class Admission {
   private stopping = false;
 
@@ -25,17 +31,11 @@ export class Admission {
     this.stopping = true;
   }
 
-  get stopped(): boolean {
-    return this.stopping;
-  }
-
   /** Throws SrError unless the call may go on; returns who is calling (undefined for an open call). */
   admit(metadata: Metadata, options: AdmitOptions = {}): Principal | undefined {
     if (this.stopping) throw new SrError("SHUTTING_DOWN", "the server is shutting down");
     if (options.open) return undefined;
-    const header = metadata.get("authorization")[0];
-    const token = typeof header === "string" ? header.replace(/^Bearer\s+/i, "") : undefined;
-    const principal = this.access.authenticate(token);
+    const principal = this.access.authenticate(bearerToken(metadata));
     if (options.writeGroup !== undefined) this.access.authorizeWrite(principal, options.writeGroup);
     return principal;
   }

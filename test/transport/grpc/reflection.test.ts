@@ -6,10 +6,13 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fromBinary, fromJson, toBinary, toJson } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { Client, Server, ServerCredentials, credentials } from "@grpc/grpc-js";
+import { type FileDescriptorProto, FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { Client, Server, ServerCredentials, type ServerUnaryCall, credentials, type sendUnaryData } from "@grpc/grpc-js";
 import { ReflectionService } from "@grpc/reflection";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GetStatusRequest, StatusReportServiceService } from "../../../gen/ts/sr/v1/sr.js";
+import { groupNotFound } from "../../../src/domain/errors.js";
+import { grpcErrorOf } from "../../../src/transport/grpc/errors.js";
 import {
   ReflectionClient,
   ReflectionErrorResponse,
@@ -17,13 +20,16 @@ import {
   expectCase,
   invokeUnary,
   leadingComment,
+  readStatus,
   resolveSymbols,
   runGrpcurl,
-} from "../../helpers/grpcurl.js";
+} from "../../helpers/grpcurl/index.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
 
+const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const SERVICES = ["grpc.health.v1.Health", "sr.v1.StatusReportService"];
+const RPC_DETAILS = ["google.rpc.Status", "google.rpc.ErrorInfo", "google.rpc.BadRequest", "google.rpc.ResourceInfo"];
 
 describe("server reflection", () => {
   let srv: TestServer;
@@ -59,12 +65,22 @@ describe("server reflection", () => {
         const { registry, files } = await resolveSymbols(reflection, services);
         for (const name of services) expect(registry.getService(name), name).toBeDefined();
         const byName = new Map(files.map((f) => [f.name, f]));
+        // sr.proto does not import google/rpc: those files are served beside it.
         expect(byName.get("sr/v1/sr.proto")?.dependency).toEqual(["google/protobuf/timestamp.proto"]);
         expect(byName.has("google/protobuf/timestamp.proto")).toBe(true);
         // A message field of an imported type resolves to the real Timestamp.
         const updateTime = registry.getMessage("sr.v1.IdentifierStatus")?.fields.find((f) => f.name === "update_time");
         expect(updateTime?.message?.typeName).toBe("google.protobuf.Timestamp");
         expect(updateTime?.message?.file.proto.name).toBe("google/protobuf/timestamp.proto");
+      });
+
+      it("serves google.rpc's Status and error details, their imports resolved", async () => {
+        const { registry, files } = await resolveSymbols(open(version), RPC_DETAILS);
+        for (const name of RPC_DETAILS) expect(registry.getMessage(name), name).toBeDefined();
+        const byName = new Map(files.map((f) => [f.name, f]));
+        expect(byName.get("google/rpc/error_details.proto")?.dependency).toEqual(["google/protobuf/duration.proto"]);
+        expect(registry.getMessage("google.rpc.RetryInfo")?.fields[0]?.message?.typeName).toBe("google.protobuf.Duration");
+        expect(byName.get("google/rpc/status.proto")?.dependency).toEqual(["google/protobuf/any.proto"]);
       });
 
       it("serves google/protobuf/timestamp.proto by file name", async () => {
@@ -124,6 +140,48 @@ describe("server reflection", () => {
     expect(Date.parse(json.status.updateTime)).not.toBeNaN();
   });
 
+  it("shows a NOT_FOUND's ErrorInfo and ResourceInfo as grpcurl does, exiting 64 + the code", async () => {
+    const result = await runGrpcurl(["-plaintext", "-d", '{"group": "nope"}', "localhost:50051", "sr.v1.StatusReportService/GetStatus"], srv.address);
+    expect(result).toMatchObject({ code: 64 + NOT_FOUND, stdout: "" });
+    const printed = readStatus(result.stderr);
+    expect(printed).toMatchObject({ code: "NotFound", message: "group 'nope' not found" });
+    expect(printed.details).toEqual([
+      { "@type": "type.googleapis.com/google.rpc.ErrorInfo", domain: "sr.v1", metadata: { group: "nope" }, reason: "GROUP_NOT_FOUND" },
+      {
+        "@type": "type.googleapis.com/google.rpc.ResourceInfo",
+        description: "group 'nope' not found",
+        resourceName: "nope",
+        resourceType: "sr.v1.Group",
+      },
+    ]);
+    // jsonpb writes an Any as a Go map: "@type" first, then every key sorted.
+    expect(Object.keys(printed.details[0]!)).toEqual(["@type", "domain", "metadata", "reason"]);
+  });
+
+  it("shows the BadRequest of a zero status, with Go's escapes of < and >", async () => {
+    const result = await runGrpcurl(
+      ["-plaintext", "-d", '{"group": "nope", "status": 0}', "localhost:50051", "sr.v1.StatusReportService/SetStatus"],
+      srv.address,
+    );
+    expect(result.code).toBe(64 + INVALID_ARGUMENT);
+    const printed = readStatus(result.stderr);
+    expect(printed.code).toBe("InvalidArgument");
+    const [info, badRequest] = printed.details;
+    expect(info).toMatchObject({ reason: "STATUS_ZERO", domain: "sr.v1", metadata: { field: "status" } });
+    expect(badRequest).toEqual({
+      "@type": "type.googleapis.com/google.rpc.BadRequest",
+      fieldViolations: [{ field: "status", description: printed.message, reason: "STATUS_ZERO" }],
+    });
+    expect(result.stderr).toContain(String.raw`"description": "status: must not be 0 (\u003e 0 is ready, \u003c 0 is not ready)"`);
+  });
+
+  it("describes google.rpc.ErrorInfo, comments included", async () => {
+    const result = await runGrpcurl(["-plaintext", "localhost:50051", "describe", "google.rpc.ErrorInfo"], srv.address);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^google\.rpc\.ErrorInfo is a message:\n\/\/ Describes the cause of the error/);
+    for (const line of ["string reason = 1;", "string domain = 2;", "map<string, string> metadata = 3;"]) expect(result.stdout).toContain(line);
+  });
+
   it("keeps proto3 optional presence: empty details and no details differ over JSON", async () => {
     const call = (method: string, data: object) =>
       runGrpcurl(["-plaintext", "-d", JSON.stringify(data), "localhost:50051", `sr.v1.StatusReportService/${method}`], srv.address);
@@ -161,7 +219,7 @@ describe("server reflection with auth configured", () => {
 
     const anonymous = await grpcurl("-d", '{"group": "core"}', "127.0.0.1:50051", "sr.v1.StatusReportService/GetStatus");
     expect(anonymous.code).not.toBe(0);
-    expect(anonymous.stdout).toMatch(/Code: Unauthenticated/);
+    expect(anonymous.stderr).toMatch(/Code: Unauthenticated/);
     const withToken = await grpcurl(
       "-H",
       `authorization: Bearer ${TOKEN}`,
@@ -175,6 +233,26 @@ describe("server reflection with auth configured", () => {
   });
 });
 
+/**
+ * A server whose reflection serves our descriptor set (a file two builds
+ * share once) as `edit` leaves it, with whatever else `setup` adds.
+ */
+async function serveReflection(
+  edit: (files: FileDescriptorProto[]) => FileDescriptorProto[],
+  setup: (server: Server) => void = () => {},
+): Promise<{ server: Server; address: string }> {
+  const set = fromBinary(FileDescriptorSetSchema, readFileSync(new URL("../../../gen/descriptors.binpb", import.meta.url)));
+  const files = edit([...new Map(set.file.map((f) => [f.name, f])).values()]);
+  const server = new Server();
+  const fileDescriptorProtos = files.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f)));
+  new ReflectionService({ descriptors: { fileDescriptorProtos } } as never).addToServer(server);
+  setup(server);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  return { server, address: `127.0.0.1:${port}` };
+}
+
 describe("the strict client", () => {
   // What @grpc/reflection serves when fed from proto-loader (the known upstream
   // bug): sr/v1/sr.proto without its import of google/protobuf/timestamp.proto.
@@ -183,16 +261,10 @@ describe("the strict client", () => {
   let address: string;
 
   beforeAll(async () => {
-    const descriptors = new URL("../../../gen/descriptors.binpb", import.meta.url);
-    const set = fromBinary(FileDescriptorSetSchema, readFileSync(descriptors));
-    for (const file of set.file) if (file.name === "sr/v1/sr.proto") file.dependency = [];
-    const fileDescriptorProtos = set.file.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f)));
-    broken = new Server();
-    new ReflectionService({ descriptors: { fileDescriptorProtos } } as never).addToServer(broken);
-    const port = await new Promise<number>((resolve, reject) =>
-      broken.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-    );
-    address = `127.0.0.1:${port}`;
+    ({ server: broken, address } = await serveReflection((files) => {
+      for (const file of files) if (file.name === "sr/v1/sr.proto") file.dependency = [];
+      return files;
+    }));
     client = new Client(address, credentials.createInsecure());
   });
 
@@ -216,6 +288,42 @@ describe("the strict client", () => {
   it("is what runGrpcurl uses: describe fails there too", async () => {
     const result = await runGrpcurl(["-plaintext", "127.0.0.1:50051", "describe", "sr.v1.IdentifierStatus"], address);
     expect(result.code).not.toBe(0);
-    expect(result.stdout).toMatch(/google\.protobuf\.Timestamp/);
+    expect(result.stderr).toMatch(/google\.protobuf\.Timestamp/);
+  });
+});
+
+describe("the strict client when reflection does not serve google.rpc", () => {
+  // An error with details from a server that keeps google/rpc out of
+  // reflection: grpcurl cannot resolve them and prints the packed bytes.
+  let server: Server;
+  let address: string;
+
+  beforeAll(async () => {
+    ({ server, address } = await serveReflection(
+      (files) => files.filter((f) => !f.name.startsWith("google/rpc/")),
+      (s) =>
+        s.addService(StatusReportServiceService, {
+          getStatus: (call: ServerUnaryCall<GetStatusRequest, unknown>, callback: sendUnaryData<unknown>) =>
+            callback(grpcErrorOf(groupNotFound(call.request.group))),
+        }),
+    ));
+  });
+
+  afterAll(() => server?.forceShutdown());
+
+  it("resolves the details through reflection only, so it cannot show their reason", async () => {
+    const result = await runGrpcurl(["-plaintext", "-d", '{"group": "nope"}', "127.0.0.1:50051", "sr.v1.StatusReportService/GetStatus"], address);
+    expect(result.code).toBe(64 + NOT_FOUND);
+    const printed = readStatus(result.stderr);
+    expect(printed).toMatchObject({ code: "NotFound", message: "group 'nope' not found" });
+    expect(printed.details.map((d) => Object.keys(d))).toEqual([
+      ["@error", "@type", "@value"],
+      ["@error", "@type", "@value"],
+    ]);
+    expect(printed.details[0]).toMatchObject({
+      "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+      "@error": "google.rpc.ErrorInfo is not recognized; see @value for raw binary message data",
+    });
+    expect(result.stderr).not.toContain("GROUP_NOT_FOUND");
   });
 });

@@ -4196,6 +4196,60 @@ export const Progress: MessageFns<Progress> = {
  * characters, compared ASCII-case-insensitively and shown as first registered.
  * An empty identifier means `main`; `all` means the whole group aggregated
  * where a call allows it. Every change increments one registry-wide revision.
+ *
+ * Errors carry a stable reason beside their code (the rich error model of
+ * AIP-193): the `grpc-status-details-bin` trailer holds a google.rpc.Status
+ * whose code and message equal the call's, with a google.rpc.ErrorInfo
+ * (`reason`, `domain` "sr.v1", and `metadata` with `group`, `identifier`,
+ * `field`, `limit` or `oldest_revision` as they apply), plus
+ * google.rpc.BadRequest field violations for INVALID_ARGUMENT and
+ * google.rpc.ResourceInfo for NOT_FOUND. This file does not import google/rpc:
+ * server reflection serves those files, and each client is generated with
+ * them. Act on the reason, never on the message. Checks run in this order,
+ * the first failure answering: authentication, role, arguments, internal
+ * group, existence, preconditions and limits. Answers of grpc-js itself (bytes
+ * that are not a protobuf message, a message over the receive limit) carry no
+ * reason. The reasons, with their codes:
+ *
+ *   GROUP_NOT_FOUND (NOT_FOUND): the named group does not exist.
+ *   IDENTIFIER_NOT_FOUND (NOT_FOUND): the named identifier does not exist in
+ *     its group.
+ *   NAME_INVALID (INVALID_ARGUMENT): a name breaks the naming rules, its
+ *     length included (`field` says which).
+ *   NAME_RESERVED (INVALID_ARGUMENT): `all` where it is not allowed.
+ *   GROUP_REQUIRED (INVALID_ARGUMENT): an identifier given without its group.
+ *   TEXT_TOO_LONG (INVALID_ARGUMENT): details or report text over 2048 bytes.
+ *   UTF8_INVALID (INVALID_ARGUMENT): a string field that is not valid UTF-8.
+ *   STATUS_ZERO (INVALID_ARGUMENT): status 0.
+ *   CAPACITY_OUT_OF_RANGE (INVALID_ARGUMENT): report capacity over 32767.
+ *   DURATION_OUT_OF_RANGE (INVALID_ARGUMENT): a ttl or remove_after outside
+ *     1 s to 30 days.
+ *   PAGE_SIZE_INVALID (INVALID_ARGUMENT): a negative page size.
+ *   TTL_REQUIRED (INVALID_ARGUMENT): remove_after with no lease.
+ *   PAGE_TOKEN_INVALID (INVALID_ARGUMENT): a page token that is malformed, or
+ *     reused with another request.
+ *   REVISION_AHEAD (INVALID_ARGUMENT): `start_revision` above the registry's
+ *     current revision.
+ *   HISTORY_COMPACTED (OUT_OF_RANGE): `start_revision` older than the history;
+ *     `oldest_revision` is the oldest still resumable.
+ *   CAPACITY_MISMATCH (ALREADY_EXISTS): a re-registration with another
+ *     `report_capacity`.
+ *   INTERNAL_GROUP (PERMISSION_DENIED): a write to an internal group (`core`).
+ *   ROLE_FORBIDDEN (PERMISSION_DENIED): the caller's role or groups do not
+ *     allow the call.
+ *   TOKEN_MISSING (UNAUTHENTICATED): no `authorization: Bearer <token>` (or a
+ *     malformed header) and no mapped client certificate.
+ *   TOKEN_UNKNOWN (UNAUTHENTICATED): a bearer token this server does not know.
+ *   REPORTS_DISABLED (FAILED_PRECONDITION): a report to an identifier of
+ *     report capacity 0.
+ *   LEASE_NOT_ARMED (FAILED_PRECONDITION): RefreshLease on an identifier with
+ *     no armed lease.
+ *   LIMIT_REACHED (RESOURCE_EXHAUSTED): a count limit (groups, identifiers,
+ *     watchers, health List's 1,000); `limit` names it.
+ *   SHUTTING_DOWN (UNAVAILABLE): a graceful stop has begun.
+ *   STORAGE_UNAVAILABLE (UNAVAILABLE): the storage engine cannot be reached.
+ *   REPLICA_BEHIND (UNAVAILABLE): a `start_revision` the cluster has but this
+ *     replica has not applied within 5 s.
  */
 export type StatusReportServiceService = typeof StatusReportServiceService;
 export const StatusReportServiceService = {
