@@ -2,8 +2,8 @@
 # Installs the Debian packages that the Python and Go clients need to be
 # regenerated, built and tested (see TOOLCHAIN.md): protoc with the gRPC
 # Python plugin, Debian's grpcio/protobuf for /usr/bin/python3, Go 1.19 with
-# protoc-gen-go, protoc-gen-go-grpc and the grpc-go / protobuf-go libraries
-# (used in GOPATH mode: there is no module proxy on these machines).
+# protoc-gen-go, protoc-gen-go-grpc and the grpc-go / protobuf-go / genproto
+# libraries (used in GOPATH mode: there is no module proxy on these machines).
 #
 # Debian bookworm only; needs root (or sudo). Safe to run again: it does
 # nothing (and needs no network) when every package is already installed.
@@ -18,6 +18,7 @@ packages=(
   protoc-gen-go                  # Go messages
   protoc-gen-go-grpc             # Go service stubs
   golang-google-grpc-dev         # google.golang.org/grpc (+ grpc_health_v1)
+  golang-google-genproto-dev     # google.rpc error details (srclient's errors); grpc's dependency too
   golang-github-golang-protobuf-1-5-dev # protobuf APIv2-backed 1.5; 1.3 panics at run time
 )
 

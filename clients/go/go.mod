@@ -5,6 +5,8 @@ module github.com/status-report/sr/clients/go
 go 1.19
 
 require (
+	// google.rpc error details (srclient's errors); the version grpc v1.33.3 requires.
+	google.golang.org/genproto v0.0.0-20200526211855-cb27e3aa2013
 	google.golang.org/grpc v1.33.3
 	google.golang.org/protobuf v1.28.1
 )

@@ -2,30 +2,20 @@
 // Python client registers a group, sets statuses and adds reports while a TS
 // watcher checks it receives exactly those changes; the Go client then reads
 // them back (GetStatus, ListReports, CheckStatus), watches (resuming from a
-// revision, and from a snapshot) and probes grpc.health.v1. Then both
-// examples over TLS with a bearer token. Skipped with "skipped: install ..."
-// when a Debian toolchain is missing, failed instead when CI=true.
+// revision, and from a snapshot) and probes grpc.health.v1. Both helpers
+// then surface the reasons of the server's errors, and both examples run over
+// TLS with a bearer token. Skipped with "skipped: install ..." when a Debian
+// toolchain is missing, failed instead when CI=true.
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SrClient } from "../../clients/ts/index.js";
+import { killAllProcesses, runToEnd } from "../helpers/process.js";
 import { type TestServer, startServer } from "../helpers/server.js";
-import {
-  Collector,
-  type EventJson,
-  GO_IMPORT_ROOT,
-  GoPath,
-  PYTHON,
-  killAll,
-  missingGo,
-  missingPython,
-  python,
-  pythonEnv,
-  runToEnd,
-  toolchainGate,
-} from "./support.js";
+import { collect } from "../helpers/wait.js";
+import { type EventJson, GO_IMPORT_ROOT, GoPath, eventJson, missingGo, missingPython, python, runPython, toolchainGate } from "./support.js";
 
 const gate = toolchainGate("Python and Go", [...(await missingPython()), ...missingGo()]);
 const srtestPy = "test/crosslang/python/srtest.py";
@@ -45,7 +35,7 @@ describe.skipIf(gate.skip)(gate.skip ? gate.title : "Python and Go clients, with
   }, 240_000);
   afterAll(async () => {
     abort.abort();
-    killAll();
+    await killAllProcesses();
     ts?.close();
     await srv?.stop();
     gopath?.remove();
@@ -53,17 +43,15 @@ describe.skipIf(gate.skip)(gate.skip ? gate.title : "Python and Go clients, with
 
   it("Python publishes, TS sees exactly those changes, Go reads them back, watches and probes health", async () => {
     const group = "CrossLang";
-    const watch = new Collector(
-      ts!.watch({ group, includeDetails: true, includeReports: true, includeRegistrations: true }, { signal: abort.signal }),
-    );
+    const watch = ts!.watch({ group, includeDetails: true, includeReports: true, includeRegistrations: true }, { signal: abort.signal });
     // The group does not exist yet: an empty snapshot, then its changes.
-    await watch.waitFor("the TS watcher's snapshot", (events) => events.some((e) => e.type === "snapshot" && e.last === true));
-    expect(watch.events).toHaveLength(1);
-    expect(watch.events[0]).toMatchObject({ type: "snapshot", identifiers: [] });
-    const from = watch.events[0]!.revision as number;
+    const snapshot = (await collect(watch, (m) => m.event?.$case === "snapshot" && m.event.value.last, 15_000)).map(eventJson);
+    expect(snapshot).toHaveLength(1);
+    expect(snapshot[0]).toMatchObject({ type: "snapshot", identifiers: [] });
+    const from = snapshot[0]!.revision as number;
 
     // Python: register, set statuses, add reports (one JSON line per call).
-    const ops = (await runToEnd(PYTHON, [srtestPy, "publish", srv!.address, group], pythonEnv)).json;
+    const ops = (await runPython([srtestPy, "publish", srv!.address, group])).json;
     const rev = (op: string, identifier?: string, nth = 0) =>
       ops.filter((o) => o.op === op && (identifier === undefined || o.identifier === identifier))[nth]!.revision as number;
     expect(ops.map((o) => o.revision).filter((r) => r !== undefined)).toEqual([
@@ -89,8 +77,8 @@ describe.skipIf(gate.skip)(gate.skip ? gate.title : "Python and Go clients, with
       { revision: rev("set_details"), type: "status_changed", group: g, identifier: "main", status: 1, old_status: 1, details: "", ready: true },
     ];
     const last = expected.at(-1)!.revision as number;
-    await watch.waitFor("the TS watcher to see every change", (events) => events.some((e) => e.revision === last));
-    expect(watch.events.slice(1)).toEqual(expected);
+    const changes = (await collect(watch, (m) => Number(m.revision) >= last, 15_000)).map(eventJson);
+    expect(changes).toEqual(expected);
 
     // Go: read back, watch, health.
     const probe = await runToEnd(gopath!.exe("srtest"), ["probe", "-target", srv!.address, "-group", "crosslang", "-from", String(from), "-until", String(last)]);
@@ -130,6 +118,60 @@ describe.skipIf(gate.skip)(gate.skip ? gate.title : "Python and Go clients, with
     ]);
   });
 
+  it("both helpers surface the reason of the server's errors, with its facts", async () => {
+    // A history of 3 changes: after 5, start_revision 1 is too old.
+    const small = await startServer((config) => {
+      config.watch.history = 3;
+    });
+    const c = new SrClient(small.address);
+    try {
+      const group = "reasons";
+      await c.registerGroup({ group });
+      let current = 0;
+      for (let i = 1; i <= 5; i++) current = Number((await c.setStatus({ group, identifier: "", status: -i })).revision);
+      const py = (await runPython([srtestPy, "errors", small.address, group, "--start", "1"])).json;
+      const go = (await runToEnd(gopath!.exe("srtest"), ["errors", "-target", small.address, "-group", group, "-from", "1"])).json;
+      const none = { oldest_revision: null, field_violations: [], resource: null };
+      expect(py).toMatchObject([
+        {
+          op: "unknown_group",
+          error: { ...none, code: "NOT_FOUND", reason: "GROUP_NOT_FOUND", domain: "sr.v1", metadata: { group: "nope" }, resource: { type: "sr.v1.Group", name: "nope" } },
+        },
+        {
+          op: "status_zero",
+          error: {
+            ...none,
+            code: "INVALID_ARGUMENT",
+            reason: "STATUS_ZERO",
+            domain: "sr.v1",
+            metadata: { field: "status" },
+            field_violations: [{ field: "status", description: expect.stringMatching(/^status: /) }],
+          },
+        },
+        {
+          op: "history_compacted",
+          error: {
+            ...none,
+            code: "OUT_OF_RANGE",
+            reason: "HISTORY_COMPACTED",
+            domain: "sr.v1",
+            metadata: { field: "start_revision", oldest_revision: expect.stringMatching(/^\d+$/) },
+            oldest_revision: expect.any(Number),
+          },
+        },
+      ]);
+      const compacted = py[2]!.error as { oldest_revision: number; metadata: { oldest_revision: string } };
+      expect(compacted.oldest_revision).toBeGreaterThan(1);
+      expect(compacted.oldest_revision).toBeLessThanOrEqual(current);
+      expect(String(compacted.oldest_revision)).toBe(compacted.metadata.oldest_revision);
+      // Go surfaces the very same: codes, messages, reasons and facts.
+      expect(go).toEqual(py);
+    } finally {
+      c.close();
+      await small.stop();
+    }
+  });
+
   it("runs both publish examples over TLS with a bearer token, and refuses them without one", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "sr-tls-"));
     let secure: TestServer | undefined;
@@ -141,16 +183,16 @@ describe.skipIf(gate.skip)(gate.skip ? gate.title : "Python and Go clients, with
         config.tokens = [{ name: "ci", sha256: createHash("sha256").update(token).digest("hex"), role: "write" }];
       });
       const ca = path.join(dir, "cert.pem");
-      const py = await runToEnd(PYTHON, ["clients/python/examples/publish.py", "--target", secure.address, "--group", "tls-py", "--ca", ca, "--token", token], pythonEnv);
+      const py = await runPython(["clients/python/examples/publish.py", "--target", secure.address, "--group", "tls-py", "--ca", ca, "--token", token]);
       expect(py.lines[0]).toMatch(/^tls-py: status 1 \(ready=True\) at revision \d+$/);
-      const go = await runToEnd(gopath!.exe("publish"), ["-target", secure.address, "-group", "tls-go", "-ca", ca], { SR_TOKEN: token });
+      const go = await runToEnd(gopath!.exe("publish"), ["-target", secure.address, "-group", "tls-go", "-ca", ca], { env: { SR_TOKEN: token } });
       expect(go.lines[0]).toMatch(/^tls-go: status 1 \(ready=true\) at revision \d+$/);
 
       const noToken = python(["clients/python/examples/publish.py", "--target", secure.address, "--group", "x", "--ca", ca], { SR_TOKEN: "" });
-      expect(await noToken.exit()).not.toBe(0);
-      expect(noToken.stderr).toContain("UNAUTHENTICATED");
+      expect((await noToken.waitForExit(20_000)).code).not.toBe(0);
+      expect(noToken.stderr).toContain("UNAUTHENTICATED (TOKEN_MISSING)");
       const plaintext = python(["clients/python/examples/publish.py", "--target", secure.address, "--group", "x", "--token", token]);
-      expect(await plaintext.exit()).not.toBe(0);
+      expect((await plaintext.waitForExit(20_000)).code).not.toBe(0);
       expect(plaintext.stderr).toContain("UNAVAILABLE");
     } finally {
       await secure?.stop();

@@ -1,21 +1,21 @@
-// Shared by the cross-language tests: toolchain detection (skip locally, fail
-// in CI), running the Python and Go sides, a TCP proxy that can drop
-// connections, and the watch-event shape all three languages print.
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+// What only the cross-language tests need: toolchain detection (skip locally,
+// fail in CI), running the Python and Go probes, the watch-event shape all
+// three languages print, and the resume suite both helpers pass. Processes,
+// proxies and waiting come from test/helpers.
+import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import net from "node:net";
 import { homedir, tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IdentifierStatus, WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
 import { SrClient } from "../../clients/ts/index.js";
+import { Spawned, killAllProcesses, repoRoot, runToEnd } from "../helpers/process.js";
+import { type Proxy, startProxy } from "../helpers/proxy.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 
 const run = promisify(execFile);
 
-export const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const PYTHON = "/usr/bin/python3";
 export const GO_IMPORT_ROOT = "github.com/status-report/sr";
 const GOCODE = "/usr/share/gocode";
@@ -49,6 +49,7 @@ export function missingGo(): string[] {
   const missing: string[] = [];
   if (!onPath("go")) missing.push("golang-go");
   if (!existsSync(path.join(GOCODE, "src/google.golang.org/grpc/health/grpc_health_v1"))) missing.push("golang-google-grpc-dev");
+  if (!existsSync(path.join(GOCODE, "src/google.golang.org/genproto/googleapis/rpc/errdetails"))) missing.push("golang-google-genproto-dev");
   // registry.go exists from github.com/golang/protobuf 1.4 on; with 1.3 the
   // generated code panics at run time.
   if (
@@ -78,129 +79,18 @@ export function toolchainGate(language: string, missing: string[]): { skip: bool
   };
 }
 
-// ---------------------------------------------------------------- waiting
+// ---------------------------------------------------------------- Python
 
-/** Wakes its waiters whenever something arrives; `until` re-tests on each wake, up to a deadline. */
-class Arrivals {
-  private waiters: (() => void)[] = [];
+export const pythonEnv = { PYTHONPATH: path.join(repoRoot, "clients/python"), PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" };
 
-  notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
-  }
-
-  /** Resolves once `test` holds; fails with `fail(reason)` when `stopped` names a reason or `ms` pass. */
-  async until(test: () => boolean, ms: number, stopped: () => string | undefined, fail: (reason: string) => Error): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (test()) return;
-      const reason = stopped();
-      const left = deadline - Date.now();
-      if (reason !== undefined || left <= 0) throw fail(reason ?? "timed out");
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
+/** Starts /usr/bin/python3 with the Python client on its path. */
+export function python(args: string[], env: Record<string, string> = {}): Spawned {
+  return new Spawned(PYTHON, args, { env: { ...pythonEnv, ...env } });
 }
 
-// ---------------------------------------------------------------- processes
-
-/** A child process whose stdout is read as lines (JSON lines parsed). */
-export class Proc {
-  readonly lines: string[] = [];
-  stderr = "";
-  readonly exited: Promise<number | null>;
-  private readonly child: ChildProcess;
-  private readonly arrivals = new Arrivals();
-
-  constructor(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(cmd, args, { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    live.add(this);
-    let buffered = "";
-    this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      buffered += chunk;
-      const parts = buffered.split("\n");
-      buffered = parts.pop() ?? "";
-      this.lines.push(...parts);
-      this.arrivals.notify();
-    });
-    this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      this.stderr += chunk;
-    });
-    this.exited = new Promise((resolve) => {
-      this.child.on("close", (code) => {
-        live.delete(this);
-        if (buffered !== "") this.lines.push(buffered);
-        resolve(code);
-        this.arrivals.notify();
-      });
-      this.child.on("error", (error) => {
-        this.stderr += String(error);
-      });
-    });
-  }
-
-  /** JSON values of the stdout lines so far. */
-  get json(): Record<string, unknown>[] {
-    return this.lines.filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
-  }
-
-  /** Waits until `test` holds over the output, failing after `ms` or when the process exits first. */
-  async waitFor(what: string, test: (p: Proc) => boolean, ms = 15_000): Promise<void> {
-    await this.arrivals.until(
-      () => test(this),
-      ms,
-      () =>
-        this.child.exitCode !== null || this.child.signalCode !== null
-          ? `the process exited (${this.child.exitCode ?? this.child.signalCode})`
-          : undefined,
-      (reason) => new Error(`${what}: ${reason}\nstdout:\n${this.lines.join("\n")}\nstderr:\n${this.stderr}`),
-    );
-  }
-
-  /** Waits for the exit and returns the exit code, failing after `ms`. */
-  async exit(ms = 20_000): Promise<number | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`still running after ${ms} ms\nstdout:\n${this.lines.join("\n")}\nstderr:\n${this.stderr}`)), ms);
-    });
-    try {
-      return await Promise.race([this.exited, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
-  }
-}
-
-const live = new Set<Proc>();
-
-/** Kills every process started by this test file (call in afterAll). */
-export function killAll(): void {
-  for (const p of live) p.kill();
-}
-
-/** Runs a command to completion; rejects with its output when it fails. */
-export async function runToEnd(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, ms = 60_000): Promise<Proc> {
-  const p = new Proc(cmd, args, env);
-  const code = await p.exit(ms);
-  if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}\nstdout:\n${p.lines.join("\n")}\nstderr:\n${p.stderr}`);
-  return p;
-}
-
-export const pythonEnv: NodeJS.ProcessEnv = { PYTHONPATH: path.join(repo, "clients/python"), PYTHONUNBUFFERED: "1", PYTHONDONTWRITEBYTECODE: "1" };
-
-export function python(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  return new Proc(PYTHON, args, { ...pythonEnv, ...env });
+/** Runs /usr/bin/python3 with the Python client on its path to a successful exit. */
+export function runPython(args: string[]): Promise<Spawned> {
+  return runToEnd(PYTHON, args, { env: pythonEnv });
 }
 
 // ---------------------------------------------------------------- Go
@@ -214,14 +104,14 @@ export function python(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
 export class GoPath {
   readonly dir = mkdtempSync(path.join(tmpdir(), "sr-gopath-"));
   readonly bin = path.join(this.dir, "bin");
-  readonly env: NodeJS.ProcessEnv;
+  readonly env: Record<string, string>;
 
   constructor() {
     const client = path.join(this.dir, "src", GO_IMPORT_ROOT, "clients");
     mkdirSync(client, { recursive: true });
     mkdirSync(this.bin);
-    symlinkSync(path.join(repo, "clients/go"), path.join(client, "go"));
-    symlinkSync(path.join(repo, "test/crosslang/go"), path.join(this.dir, "src", "sr-crosslang"));
+    symlinkSync(path.join(repoRoot, "clients/go"), path.join(client, "go"));
+    symlinkSync(path.join(repoRoot, "test/crosslang/go"), path.join(this.dir, "src", "sr-crosslang"));
     this.env = {
       GO111MODULE: "off",
       GOPATH: `${this.dir}${path.delimiter}${GOCODE}`,
@@ -236,9 +126,9 @@ export class GoPath {
    * commands take turns (flock), so a cold build cache is filled once
    * instead of every file compiling grpc-go at the same time.
    */
-  go(args: string[], ms = 180_000): Promise<Proc> {
-    if (!onPath("flock")) return runToEnd("go", args, this.env, ms);
-    return runToEnd("flock", [path.join(tmpdir(), "sr-crosslang-go.lock"), "go", ...args], this.env, ms);
+  go(args: string[], timeoutMs = 180_000): Promise<Spawned> {
+    const [command, commandArgs] = onPath("flock") ? ["flock", [path.join(tmpdir(), "sr-crosslang-go.lock"), "go", ...args]] : ["go", args];
+    return runToEnd(command, commandArgs, { env: this.env }, timeoutMs);
   }
 
   /** Builds packages (import paths) into bin/ with one `go build`. */
@@ -253,71 +143,6 @@ export class GoPath {
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-// ---------------------------------------------------------------- proxy
-
-/**
- * A TCP proxy to `target` that can cut every connection and stop listening
- * for a while, as a server that goes away and comes back would.
- */
-export class DroppingProxy {
-  private readonly sockets = new Set<net.Socket>();
-  private server: net.Server | undefined;
-  private port = 0;
-  address = "";
-
-  private constructor(private readonly target: string) {}
-
-  static async start(target: string): Promise<DroppingProxy> {
-    const p = new DroppingProxy(target);
-    await p.accept();
-    p.address = `127.0.0.1:${p.port}`;
-    return p;
-  }
-
-  /** Listens again (on the same port after a `drop`). */
-  accept(): Promise<void> {
-    const [host, port] = splitAddress(this.target);
-    const server = net.createServer((client) => {
-      const upstream = net.connect(port, host);
-      for (const s of [client, upstream]) {
-        this.sockets.add(s);
-        s.on("close", () => this.sockets.delete(s));
-        s.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.port, "127.0.0.1", () => {
-        this.port = (server.address() as net.AddressInfo).port;
-        resolve();
-      });
-    });
-  }
-
-  /** Cuts every open connection and stops listening (connections are refused) until `accept()`. */
-  async drop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
-
-  close(): Promise<void> {
-    return this.drop();
-  }
-}
-
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(":");
-  return [address.slice(0, i), Number(address.slice(i + 1))];
 }
 
 // ---------------------------------------------------------------- events
@@ -369,41 +194,6 @@ export function eventJson(m: WatchStatusResponse): EventJson {
   }
 }
 
-/** Collects a TS watch stream's messages as EventJson, for awaiting. */
-export class Collector {
-  readonly events: EventJson[] = [];
-  error: unknown = undefined;
-  ended = false;
-  private readonly arrivals = new Arrivals();
-
-  constructor(stream: AsyncIterable<WatchStatusResponse>) {
-    void this.consume(stream);
-  }
-
-  private async consume(stream: AsyncIterable<WatchStatusResponse>): Promise<void> {
-    try {
-      for await (const m of stream) {
-        this.events.push(eventJson(m));
-        this.arrivals.notify();
-      }
-    } catch (error) {
-      this.error = error;
-    }
-    this.ended = true;
-    this.arrivals.notify();
-  }
-
-  /** Waits until `test` holds over the events, failing after `ms` or when the stream ends first. */
-  async waitFor(what: string, test: (events: EventJson[]) => boolean, ms = 15_000): Promise<void> {
-    await this.arrivals.until(
-      () => test(this.events),
-      ms,
-      () => (this.ended ? `the stream ended (${String(this.error)})` : undefined),
-      (reason) => new Error(`${what}: ${reason}; events: ${JSON.stringify(this.events)}`),
-    );
-  }
-}
-
 // ---------------------------------------------------------------- shared suites
 
 /**
@@ -413,27 +203,27 @@ export class Collector {
  * to a fresh snapshot once the server's history (3 changes here) no longer
  * reaches its revision.
  */
-export function describeResume(language: string, watch: (target: string, group: string) => Proc): void {
+export function describeResume(language: string, watch: (target: string, group: string) => Spawned): void {
   describe(`${language} watch helper, connection dropped`, () => {
     let srv: TestServer | undefined;
     let ts: SrClient | undefined;
-    let proxy: DroppingProxy | undefined;
+    let proxy: Proxy | undefined;
 
     beforeAll(async () => {
       srv = await startServer((config) => {
         config.watch.history = 3;
       });
       ts = new SrClient(srv.address);
-      proxy = await DroppingProxy.start(srv.address);
+      proxy = await startProxy(srv.address);
     });
     afterAll(async () => {
-      killAll();
+      await killAllProcesses();
       ts?.close();
       await proxy?.close();
       await srv?.stop();
     });
 
-    async function watchedUntilDropped(group: string): Promise<{ w: Proc; r1: number }> {
+    async function watchedUntilDropped(group: string): Promise<{ w: Spawned; r1: number }> {
       await ts!.registerGroup({ group });
       const w = watch(proxy!.address, group);
       await w.waitFor("the snapshot", (p) => p.json.some((e) => e.type === "snapshot" && e.last === true));
@@ -444,7 +234,7 @@ export function describeResume(language: string, watch: (target: string, group: 
       return { w, r1 };
     }
 
-    function after(w: Proc, revision: number): EventJson[] {
+    function after(w: Spawned, revision: number): EventJson[] {
       const events = w.json;
       return events.slice(events.findIndex((e) => e.revision === revision) + 1).filter((e) => !("retry" in e));
     }
@@ -461,7 +251,7 @@ export function describeResume(language: string, watch: (target: string, group: 
         { revision: r3, type: "report_added", group, identifier: "main", sequence: 1, text: "while away" },
       ]);
       expect(w.json.filter((e) => "retry" in e).map((e) => e.retry)).toContain("UNAVAILABLE");
-      w.kill();
+      await w.kill();
     });
 
     it("falls back to a fresh snapshot when the server's history no longer reaches it", async () => {
@@ -477,7 +267,7 @@ export function describeResume(language: string, watch: (target: string, group: 
         // Marked resync by the helper: it replaces what the watcher knew.
         { revision: last, type: "snapshot", last: true, resync: true, identifiers: [{ group, identifier: "main", status: -6, details: "n6" }] },
       ]);
-      w.kill();
+      await w.kill();
     });
   });
 }

@@ -1,14 +1,16 @@
 /**
- * The real server process, as `npm start` runs it: `tsx src/main.ts`, spawned
- * in a process group of its own so that whatever is left of it (tsx and the
- * node child it runs the server in) can be killed by that group's id.
+ * Child processes of the tests: any command (`Spawned`, `runToEnd`), and the
+ * real server as `npm start` runs it (`SrProcess`: `tsx src/main.ts`). Each is
+ * spawned in a process group of its own so that whatever is left of it (tsx and
+ * the node child it runs the server in, `go test` and its test binary) can be
+ * killed by that group's id.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { WaitTimeout, withTimeout } from "./wait.js";
+import { Arrivals, WaitTimeout, withTimeout } from "./wait.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
@@ -21,71 +23,62 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-export interface SpawnOptions {
-  /** `--listen` value; null passes no `--listen` at all. Default `127.0.0.1:0`. */
-  listen?: string | null;
-  /** More arguments, after `--listen`. */
-  args?: string[];
-  /** Environment on top of this one's (SR_LISTEN is dropped unless given here). */
+export interface ProcessOptions {
+  /** Environment on top of this one's; an undefined value removes the variable. */
   env?: Record<string, string | undefined>;
-  /** Run it as the README says, through `npm start` (default: tsx directly). */
-  npmStart?: boolean;
+  /** Default: the repository's root. */
+  cwd?: string;
 }
 
-export class SrProcess {
+/** A child process whose stdout is read as lines as they come. */
+export class Spawned {
   readonly child: ChildProcess;
   /** Every complete stdout line so far. */
   readonly lines: string[] = [];
+  readonly exited: Promise<Exit>;
   private stdoutRest = "";
   private stderrText = "";
-  private readonly lineWaiters = new Set<() => void>();
-  readonly exited: Promise<Exit>;
   private exitValue: Exit | undefined;
+  private readonly arrivals = new Arrivals();
 
-  constructor(options: SpawnOptions = {}) {
-    const listen = options.listen === undefined ? "127.0.0.1:0" : options.listen;
-    const args = [...(listen === null ? [] : ["--listen", listen]), ...(options.args ?? [])];
+  constructor(command: string, args: readonly string[], options: ProcessOptions = {}) {
     const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.SR_LISTEN;
-    Object.assign(env, options.env);
-    const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [TSX, ["src/main.ts", ...args]];
-    this.child = spawn(command, commandArgs, {
-      cwd: repoRoot,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    for (const [name, value] of Object.entries(options.env ?? {})) {
+      if (value === undefined) delete env[name];
+      else env[name] = value;
+    }
+    this.child = spawn(command, args, { cwd: options.cwd ?? repoRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     live.add(this);
     this.child.stdout?.setEncoding("utf8");
     this.child.stdout?.on("data", (chunk: string) => {
       const parts = (this.stdoutRest + chunk).split("\n");
       this.stdoutRest = parts.pop() ?? "";
       this.lines.push(...parts);
-      this.notify();
+      this.arrivals.notify();
     });
     this.child.stderr?.setEncoding("utf8");
     this.child.stderr?.on("data", (chunk: string) => {
       this.stderrText += chunk;
     });
     this.exited = new Promise<Exit>((resolve) => {
-      this.child.once("error", (error) => {
-        this.stderrText += `spawn failed: ${error.message}\n`;
-        this.exitValue = { code: null, signal: null };
-        resolve(this.exitValue);
-      });
-      this.child.once("close", (code, signal) => {
+      const ended = (exit: Exit) => {
         if (this.stdoutRest) this.lines.push(this.stdoutRest);
         this.stdoutRest = "";
-        this.exitValue = { code, signal };
+        this.exitValue = exit;
         live.delete(this);
-        this.notify();
-        resolve(this.exitValue);
+        this.arrivals.notify();
+        resolve(exit);
+      };
+      this.child.once("error", (error) => {
+        this.stderrText += `spawn failed: ${error.message}\n`;
+        ended({ code: null, signal: null });
       });
+      this.child.once("close", (code, signal) => ended({ code, signal }));
     });
   }
 
   get pid(): number {
-    if (this.child.pid === undefined) throw new Error("the server process did not start");
+    if (this.child.pid === undefined) throw new Error(`the process did not start:\n${this.describe()}`);
     return this.child.pid;
   }
 
@@ -102,36 +95,38 @@ export class SrProcess {
     return this.stderrText;
   }
 
-  /** Sends `signal` to the server process itself (tsx relays it to the node process it runs). */
+  /** The stdout lines that are JSON objects, parsed. */
+  get json(): Record<string, unknown>[] {
+    return this.lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** Sends `signal` to the process itself (tsx relays it to the node process it runs). */
   signal(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
 
+  /** Resolves once `test` holds over the output; fails when the process exits first or on timeout. */
+  async waitFor(what: string, test: (proc: this) => boolean, timeoutMs = 15_000): Promise<void> {
+    await this.arrivals.until(
+      what,
+      () => test(this),
+      timeoutMs,
+      () => (this.exitValue ? `the process exited (${JSON.stringify(this.exitValue)}) first` : undefined),
+      () => this.describe(),
+    );
+  }
+
   /** The first stdout line matching `pattern`; fails when the process exits first or on timeout. */
   async waitForLine(pattern: RegExp, timeoutMs = 45_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      for (const line of this.lines) {
-        const match = pattern.exec(line);
-        if (match) return match;
-      }
-      if (this.exitValue) {
-        throw new Error(`the server exited (${JSON.stringify(this.exitValue)}) before logging ${pattern}:\n${this.describe()}`);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new WaitTimeout(`no line matching ${pattern} after ${timeoutMs} ms:\n${this.describe()}`);
-      await withTimeout(new Promise<void>((resolve) => this.lineWaiters.add(resolve)), left, `waiting for ${pattern}`).catch(
-        (error: unknown) => {
-          if (!(error instanceof WaitTimeout)) throw error;
-        },
-      );
-    }
+    const first = () => this.lines.map((line) => pattern.exec(line)).find((match) => match !== null);
+    await this.waitFor(`a line matching ${pattern}`, () => first() !== undefined, timeoutMs);
+    return first() as RegExpMatchArray;
   }
 
   /** The exit, within `timeoutMs`. */
   async waitForExit(timeoutMs = 15_000): Promise<Exit> {
     try {
-      return await withTimeout(this.exited, timeoutMs, "waiting for the server process to exit");
+      return await withTimeout(this.exited, timeoutMs, "waiting for the process to exit");
     } catch (error) {
       if (error instanceof WaitTimeout) throw new WaitTimeout(`${error.message}\n${this.describe()}`);
       throw error;
@@ -146,23 +141,17 @@ export class SrProcess {
     } catch {
       // already gone
     }
-    await withTimeout(this.exited, 5_000, "waiting for the killed server process").catch(() => {});
+    await withTimeout(this.exited, 5_000, "waiting for the killed process").catch(() => {});
   }
 
   describe(): string {
     return `--- stdout\n${this.stdout}\n--- stderr\n${this.stderrText}`;
   }
-
-  private notify(): void {
-    const waiters = [...this.lineWaiters];
-    this.lineWaiters.clear();
-    for (const wake of waiters) wake();
-  }
 }
 
-const live = new Set<SrProcess>();
+const live = new Set<Spawned>();
 
-// Should the test worker end without its afterAll, leave no server behind.
+// Should the test worker end without its afterAll, leave no process behind.
 process.once("exit", () => {
   for (const proc of live) {
     try {
@@ -172,6 +161,44 @@ process.once("exit", () => {
     }
   }
 });
+
+/** Kills every process these helpers started that is still running (afterAll). */
+export async function killAllProcesses(): Promise<void> {
+  await Promise.all([...live].map((proc) => proc.kill()));
+}
+
+/** Runs a command to its exit; fails with its output unless it exits 0. */
+export async function runToEnd(command: string, args: readonly string[], options: ProcessOptions = {}, timeoutMs = 60_000): Promise<Spawned> {
+  const proc = new Spawned(command, args, options);
+  try {
+    const exit = await proc.waitForExit(timeoutMs);
+    if (exit.code !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${JSON.stringify(exit)}\n${proc.describe()}`);
+    return proc;
+  } finally {
+    await proc.kill();
+  }
+}
+
+export interface SpawnOptions {
+  /** `--listen` value; null passes no `--listen` at all. Default `127.0.0.1:0`. */
+  listen?: string | null;
+  /** More arguments, after `--listen`. */
+  args?: string[];
+  /** Environment on top of this one's (SR_LISTEN is dropped unless given here). */
+  env?: Record<string, string | undefined>;
+  /** Run it as the README says, through `npm start` (default: tsx directly). */
+  npmStart?: boolean;
+}
+
+/** The server process. */
+export class SrProcess extends Spawned {
+  constructor(options: SpawnOptions = {}) {
+    const listen = options.listen === undefined ? "127.0.0.1:0" : options.listen;
+    const args = [...(listen === null ? [] : ["--listen", listen]), ...(options.args ?? [])];
+    const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [TSX, ["src/main.ts", ...args]];
+    super(command, commandArgs, { env: { SR_LISTEN: undefined, ...options.env } });
+  }
+}
 
 /** A started server process and the gRPC address from its listening line. */
 export interface Started {
@@ -199,7 +226,7 @@ export async function runSrProcess(options: SpawnOptions = {}, timeoutMs = 45_00
 
 /** Kills every server process these helpers started that is still running (afterAll). */
 export async function killAllSrProcesses(): Promise<void> {
-  await Promise.all([...live].map((proc) => proc.kill()));
+  await Promise.all([...live].filter((proc) => proc instanceof SrProcess).map((proc) => proc.kill()));
 }
 
 /** Temporary YAML files, removed by `removeTempFiles`. */

@@ -49,6 +49,44 @@ export async function waitFor<T>(
   }
 }
 
+/**
+ * Wakes its waiters whenever something arrives (an output line, an event, an
+ * exit), so a wait re-tests exactly then instead of polling.
+ */
+export class Arrivals {
+  private waiters: (() => void)[] = [];
+
+  notify(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /**
+   * Resolves once `test` holds, re-testing on every arrival. Fails when
+   * `stopped` names a reason first (what will never come now: "the process
+   * exited"), or with a WaitTimeout after `timeoutMs`; either message says
+   * `what` was awaited and ends with `seen()`.
+   */
+  async until(what: string, test: () => boolean, timeoutMs: number, stopped: () => string | undefined, seen: () => string = () => ""): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (test()) return;
+      const reason = stopped();
+      if (reason !== undefined) throw new Error(`${what}: ${reason}\n${seen()}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new WaitTimeout(`${what}: nothing after ${timeoutMs} ms\n${seen()}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
 /** Rejects with a WaitTimeout naming `what` when `promise` has not settled within `timeoutMs`. */
 export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

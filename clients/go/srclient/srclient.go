@@ -7,6 +7,10 @@
 // srv1.StatusReportServiceClient) and Client.Health (grpc-go's own
 // grpc_health_v1.HealthClient), over the same connection and token.
 //
+// Every call of a Client fails with an *Error: a gRPC status error that also
+// carries the reason the server gave (Reason, or ReasonOf(err)), e.g.
+// GROUP_NOT_FOUND. Act on the reason, never on the message.
+//
 // An empty identifier means `main` to the server.
 package srclient
 
@@ -94,6 +98,8 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	reconnect := backoff.DefaultConfig
 	reconnect.MaxDelay = 10 * time.Second
 	dial = append(dial, grpc.WithConnectParams(grpc.ConnectParams{Backoff: reconnect, MinConnectTimeout: 20 * time.Second}))
+	// First, so outermost: the caller's own interceptors still see grpc-go's errors.
+	dial = append(dial, grpc.WithChainUnaryInterceptor(unaryErrors), grpc.WithChainStreamInterceptor(streamErrors))
 	dial = append(dial, cfg.dialOpts...)
 	conn, err := grpc.Dial(target, dial...)
 	if err != nil {
@@ -135,7 +141,7 @@ func InitialStatus(status int32, details string) RegisterOption {
 
 // ReportCapacity sets the report ring's capacity (0..32767; default 50). When
 // the group or identifier exists with another capacity the call fails with
-// codes.AlreadyExists.
+// codes.AlreadyExists (reason CAPACITY_MISMATCH).
 func ReportCapacity(n uint32) RegisterOption {
 	return func(r *registration) { r.capacity = &n }
 }

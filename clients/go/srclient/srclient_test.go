@@ -9,12 +9,14 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -34,6 +36,21 @@ type script struct {
 }
 
 var errHang = errors.New("hang")
+
+// rich is an error answer as the SR server sends it: code and message, and a
+// google.rpc.Status holding an ErrorInfo (plus the details given).
+func rich(code codes.Code, msg, reason string, md map[string]string, details ...*errdetails.BadRequest) error {
+	st, err := status.New(code, msg).WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: ErrorDomain, Metadata: md})
+	for _, d := range details {
+		if err == nil {
+			st, err = st.WithDetails(d)
+		}
+	}
+	if err != nil {
+		panic(err)
+	}
+	return st.Err()
+}
 
 type fakeServer struct {
 	srv1.UnimplementedStatusReportServiceServer
@@ -75,6 +92,10 @@ func (f *fakeServer) RegisterGroup(ctx context.Context, req *srv1.RegisterGroupR
 
 func (f *fakeServer) SetStatus(ctx context.Context, req *srv1.SetStatusRequest) (*srv1.SetStatusResponse, error) {
 	f.record(ctx)
+	if req.GetStatus() == 0 {
+		violation := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "status", Description: "status: must not be 0"}}}
+		return nil, rich(codes.InvalidArgument, "status: must not be 0", "STATUS_ZERO", map[string]string{"field": "status"}, violation)
+	}
 	old := int32(-1)
 	if req.Details != nil {
 		old = int32(len(req.GetDetails()))
@@ -84,8 +105,17 @@ func (f *fakeServer) SetStatus(ctx context.Context, req *srv1.SetStatusRequest) 
 
 func (f *fakeServer) CheckStatus(ctx context.Context, req *srv1.CheckStatusRequest) (*srv1.CheckStatusResponse, error) {
 	f.record(ctx)
-	if req.GetGroup() == "nope" {
-		return nil, status.Error(codes.NotFound, "group nope not found")
+	switch req.GetGroup() {
+	case "nope":
+		st, _ := status.New(codes.NotFound, "group 'nope' not found").WithDetails(
+			&errdetails.ErrorInfo{Reason: "GROUP_NOT_FOUND", Domain: ErrorDomain, Metadata: map[string]string{"group": "nope"}},
+			&errdetails.ResourceInfo{ResourceType: "sr.v1.Group", ResourceName: "nope"})
+		return nil, st.Err()
+	case "elsewhere": // an ErrorInfo of another domain
+		st, _ := status.New(codes.NotFound, "not here").WithDetails(&errdetails.ErrorInfo{Reason: "GROUP_NOT_FOUND", Domain: "example.com"})
+		return nil, st.Err()
+	case "plain": // no details at all
+		return nil, status.Error(codes.Internal, "internal error")
 	}
 	return &srv1.CheckStatusResponse{Ready: false, Status: -4}, nil
 }
@@ -317,9 +347,9 @@ func TestWatchFallsBackToAFreshSnapshot(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
 	// Caller's start revision too old; later, a restarted server is behind.
-	f.scripts <- script{msgs: nil, end: status.Error(codes.OutOfRange, "start_revision: oldest resumable is 40")}
+	f.scripts <- script{msgs: nil, end: rich(codes.OutOfRange, "too old", "HISTORY_COMPACTED", map[string]string{"oldest_revision": "40"})}
 	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(90, true)}, end: nil}
-	f.scripts <- script{msgs: nil, end: status.Error(codes.InvalidArgument, "start_revision: above the current revision 4")}
+	f.scripts <- script{msgs: nil, end: rich(codes.InvalidArgument, "too new", "REVISION_AHEAD", map[string]string{"field": "start_revision"})}
 	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(4, true)}, end: errHang}
 	start := uint64(3)
 	var got []uint64
@@ -342,6 +372,99 @@ func TestWatchFallsBackToAFreshSnapshot(t *testing.T) {
 	}
 	if len(ended) != 1 || ended[0] != ErrStreamEnded {
 		t.Fatalf("retries %v", ended)
+	}
+}
+
+func TestWatchFallbackGoesByTheReasonNeverTheCodeOrMessage(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	// A resumed watch meets the old codes and words without a reason: returned, no fresh snapshot.
+	for _, end := range []error{
+		status.Error(codes.InvalidArgument, "start_revision: 90 is above the current revision 4"),
+		status.Error(codes.OutOfRange, "start_revision: 3 is older than the history"),
+	} {
+		f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(90, true)}, end: nil}
+		f.scripts <- script{msgs: nil, end: end}
+		err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(*srv1.WatchStatusResponse) error { return nil }, WithBackoff(time.Millisecond, time.Millisecond))
+		if status.Code(err) != status.Code(end) || ReasonOf(err) != "" {
+			t.Fatalf("after %v the watch returned %v", end, err)
+		}
+	}
+	// REVISION_AHEAD on the caller's own start revision is the caller's mistake.
+	f.scripts <- script{msgs: nil, end: rich(codes.InvalidArgument, "too new", "REVISION_AHEAD", nil)}
+	ahead := uint64(99)
+	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{StartRevision: &ahead}, func(*srv1.WatchStatusResponse) error { return nil })
+	if ReasonOf(err) != "REVISION_AHEAD" || len(f.watchRequests()) != 5 {
+		t.Fatalf("err %v after %d calls", err, len(f.watchRequests()))
+	}
+}
+
+func TestWatchWithoutResumeReturnsACompactedHistoryWithItsOldestRevision(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	f.scripts <- script{msgs: nil, end: rich(codes.OutOfRange, "too old", "HISTORY_COMPACTED", map[string]string{"field": "start_revision", "oldest_revision": "40"})}
+	old := uint64(3)
+	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{StartRevision: &old}, func(*srv1.WatchStatusResponse) error { return nil }, WithResume(false))
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != "HISTORY_COMPACTED" || e.OldestRevision != 40 || e.Code != codes.OutOfRange {
+		t.Fatalf("Watch returned %#v", err)
+	}
+	// A stream the server ends, or a dropped one, is not called again either.
+	f.scripts <- script{msgs: []*srv1.WatchStatusResponse{snapshot(5, true)}, end: nil}
+	var got []uint64
+	err = c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(m *srv1.WatchStatusResponse) error { got = append(got, m.GetRevision()); return nil }, WithResume(false))
+	if err != ErrStreamEnded || len(got) != 1 || got[0] != 5 {
+		t.Fatalf("err %v, revisions %v", err, got)
+	}
+	f.scripts <- script{msgs: nil, end: status.Error(codes.Unavailable, "gone")}
+	err = c.Watch(ctxT(t), &srv1.WatchStatusRequest{}, func(*srv1.WatchStatusResponse) error { return nil }, WithResume(false))
+	if status.Code(err) != codes.Unavailable || len(f.watchRequests()) != 3 {
+		t.Fatalf("err %v after %d calls", err, len(f.watchRequests()))
+	}
+}
+
+func TestErrorsCarryTheReasonAndFactsTheServerSent(t *testing.T) {
+	_, addr := start(t, nil)
+	c := dial(t, addr)
+	ctx := ctxT(t)
+	_, _, err := c.Check(ctx, "nope", "")
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("Check returned %T %v, not an *Error", err, err)
+	}
+	if e.Code != codes.NotFound || e.Message != "group 'nope' not found" || e.Reason != "GROUP_NOT_FOUND" || e.Domain != ErrorDomain ||
+		len(e.Metadata) != 1 || e.Metadata["group"] != "nope" || e.Resource == nil || *e.Resource != (Resource{"sr.v1.Group", "nope"}) || e.OldestRevision != 0 {
+		t.Fatalf("error %#v", e)
+	}
+	if status.Code(err) != codes.NotFound || status.Convert(err).Message() != e.Message || len(status.Convert(err).Details()) != 2 ||
+		!errors.Is(err, status.Convert(err).Err()) {
+		t.Fatalf("not a gRPC status error any more: %v", err)
+	}
+	if got := err.Error(); got != "rpc error: code = NotFound reason = GROUP_NOT_FOUND desc = group 'nope' not found" {
+		t.Fatalf("Error() = %q", got)
+	}
+	_, err = c.SetStatus(ctx, "g", "", 0)
+	if e := ErrorOf(err); e == nil || e.Reason != "STATUS_ZERO" || len(e.FieldViolations) != 1 || e.FieldViolations[0] != (FieldViolation{"status", "status: must not be 0"}) {
+		t.Fatalf("SetStatus 0: %#v", e)
+	}
+	// The generated client on the same connection fails the same way.
+	if _, err := c.SR.CheckStatus(ctx, &srv1.CheckStatusRequest{Group: "nope"}); ReasonOf(err) != "GROUP_NOT_FOUND" || !errors.As(err, &e) {
+		t.Fatalf("SR.CheckStatus: %T %v", err, err)
+	}
+	// ReasonOf reads any gRPC status error, wrapped too; only the SR domain's reasons count.
+	plain, _ := status.New(codes.OutOfRange, "x").WithDetails(&errdetails.ErrorInfo{Reason: "HISTORY_COMPACTED", Domain: ErrorDomain})
+	if got := ReasonOf(fmt.Errorf("watching: %w", plain.Err())); got != "HISTORY_COMPACTED" {
+		t.Fatalf("ReasonOf a wrapped status error = %q", got)
+	}
+	if _, _, err := c.Check(ctx, "elsewhere", ""); ReasonOf(err) != "" || ErrorOf(err).Reason != "GROUP_NOT_FOUND" || ErrorOf(err).Domain != "example.com" {
+		t.Fatalf("another domain's reason: %#v", ErrorOf(err))
+	}
+	_, _, err = c.Check(ctx, "plain", "")
+	if e := ErrorOf(err); e == nil || e.Code != codes.Internal || e.Reason != "" || e.Error() != "rpc error: code = Internal desc = internal error" {
+		t.Fatalf("an error without details: %#v", e)
+	}
+	if ReasonOf(nil) != "" || ErrorOf(nil) != nil || ErrorOf(errors.New("not a call")) != nil {
+		t.Fatal("an error that is not a gRPC status error has a reason")
 	}
 }
 
@@ -397,9 +520,9 @@ func TestWatchEndsWhenTheClientCloses(t *testing.T) {
 func TestWatchReturnsACallersMistakeAndStopsAfterMaxRetries(t *testing.T) {
 	f, addr := start(t, nil)
 	c := dial(t, addr)
-	f.scripts <- script{msgs: nil, end: status.Error(codes.InvalidArgument, "identifier: `all` is not allowed")}
+	f.scripts <- script{msgs: nil, end: rich(codes.InvalidArgument, "identifier: `all` is not allowed", "NAME_RESERVED", nil)}
 	err := c.Watch(ctxT(t), &srv1.WatchStatusRequest{Group: "g", Identifier: "all"}, func(*srv1.WatchStatusResponse) error { return nil })
-	if status.Code(err) != codes.InvalidArgument || len(f.watchRequests()) != 1 {
+	if status.Code(err) != codes.InvalidArgument || ReasonOf(err) != "NAME_RESERVED" || len(f.watchRequests()) != 1 {
 		t.Fatalf("err %v after %d calls", err, len(f.watchRequests()))
 	}
 	for i := 0; i < 4; i++ {

@@ -17,7 +17,8 @@ import (
 )
 
 // ErrStreamEnded is what Watch returns when the server kept ending the
-// stream (a graceful stop) until WithMaxRetries was exhausted.
+// stream (a graceful stop) until WithMaxRetries was exhausted, or ended it
+// once under WithResume(false).
 var ErrStreamEnded = errors.New("srclient: the server ended the watch stream")
 
 // Retryable reports whether a watch reconnects (with backoff) after an error
@@ -39,6 +40,7 @@ type watchConfig struct {
 	initial, max time.Duration
 	maxRetries   int
 	onRetry      func(err error, delay time.Duration)
+	resume       bool
 }
 
 // WatchOption configures Watch.
@@ -61,6 +63,14 @@ func WithMaxRetries(n int) WatchOption {
 // ErrStreamEnded) that ended the previous attempt.
 func OnRetry(f func(err error, delay time.Duration)) WatchOption {
 	return func(c *watchConfig) { c.onRetry = f }
+}
+
+// WithResume(false) makes Watch call WatchStatus once: it returns every error
+// (HISTORY_COMPACTED with its OldestRevision included) instead of
+// reconnecting or starting over, and ErrStreamEnded when the server ends the
+// stream. The default is true.
+func WithResume(resume bool) WatchOption {
+	return func(c *watchConfig) { c.resume = resume }
 }
 
 var (
@@ -94,14 +104,16 @@ const RegistryIDHeader = "sr-registry-id"
 //
 // When that is impossible it starts over with a fresh snapshot whose parts
 // carry Resync true: drop what you built and rebuild from it. That happens
-// when the server no longer holds the history (codes.OutOfRange), when a
-// restarted server is behind that revision (codes.InvalidArgument) or is
-// another registry instance (its RegistryIDHeader differs), and when the
-// connection dropped in the middle of a snapshot.
+// when the server no longer holds the history (reason HISTORY_COMPACTED),
+// when a restarted server is behind that revision (REVISION_AHEAD, after a
+// resume of its own) or is another registry instance (its RegistryIDHeader
+// differs), and when the connection dropped in the middle of a snapshot.
+//
+// The errors of its WatchStatus calls are *Error (see ReasonOf).
 //
 // req is not modified. handle runs on the calling goroutine.
 func (c *Client) Watch(ctx context.Context, req *srv1.WatchStatusRequest, handle func(*srv1.WatchStatusResponse) error, opts ...WatchOption) error {
-	cfg := watchConfig{initial: 200 * time.Millisecond, max: 10 * time.Second, maxRetries: -1}
+	cfg := watchConfig{initial: 200 * time.Millisecond, max: 10 * time.Second, maxRetries: -1, resume: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -129,9 +141,15 @@ func (c *Client) Watch(ctx context.Context, req *srv1.WatchStatusRequest, handle
 		if err == errSwitched {
 			continue // another registry: a fresh snapshot at once
 		}
+		if !cfg.resume {
+			if err == nil {
+				return ErrStreamEnded
+			}
+			return err
+		}
 		if err != nil {
-			code := status.Code(err)
-			if w.resume != nil && (code == codes.OutOfRange || (code == codes.InvalidArgument && w.resumedByUs)) {
+			code, reason := status.Code(err), ReasonOf(err)
+			if w.resume != nil && (reason == "HISTORY_COMPACTED" || (reason == "REVISION_AHEAD" && w.resumedByUs)) {
 				// The history no longer reaches the resume point: start
 				// again from a snapshot, now.
 				w.restart()

@@ -15,6 +15,7 @@ from typing import Iterator, Optional, Sequence, Tuple
 
 import grpc
 
+from .errors import error_of, reason_of
 from .gen.sr.v1 import sr_pb2, sr_pb2_grpc
 
 __all__ = ["Client", "Watch", "connect", "RETRYABLE_CODES", "REGISTRY_ID_HEADER"]
@@ -127,7 +128,8 @@ def connect(
 class Client:
     """An SR client over one gRPC channel. Use it as a context manager or call
     :meth:`close`. Methods are thread-safe; failed calls raise
-    ``grpc.RpcError`` (``e.code()``, ``e.details()``).
+    :class:`~sr_client.SrError`, a ``grpc.RpcError`` (``e.code()``,
+    ``e.details()``) with the reason the server gave (``e.reason``).
 
     ``identifier`` defaults to ``""``, which the server reads as ``main``.
     """
@@ -170,7 +172,7 @@ class Client:
         not apply)."""
         req = sr_pb2.RegisterGroupRequest(group=group)
         _set_optional(req, status=status, details=details, report_capacity=report_capacity)
-        return self.stub.RegisterGroup(req, timeout=timeout)
+        return _unary(self.stub.RegisterGroup, req, timeout)
 
     def register_identifier(
         self,
@@ -186,7 +188,7 @@ class Client:
         :meth:`register_group`."""
         req = sr_pb2.RegisterIdentifierRequest(group=group, identifier=identifier)
         _set_optional(req, status=status, details=details, report_capacity=report_capacity)
-        return self.stub.RegisterIdentifier(req, timeout=timeout)
+        return _unary(self.stub.RegisterIdentifier, req, timeout)
 
     def set_status(
         self,
@@ -202,7 +204,7 @@ class Client:
         req = sr_pb2.SetStatusRequest(group=group, identifier=identifier, status=status)
         if details is not None:
             req.details = details
-        return self.stub.SetStatus(req, timeout=timeout)
+        return _unary(self.stub.SetStatus, req, timeout)
 
     def add_report(
         self, group: str, text: str, *, identifier: str = "", timeout: Optional[float] = None
@@ -210,7 +212,7 @@ class Client:
         """Appends a report to an identifier's ring (the oldest is dropped
         when full)."""
         req = sr_pb2.AddReportRequest(group=group, identifier=identifier, text=text)
-        return self.stub.AddReport(req, timeout=timeout)
+        return _unary(self.stub.AddReport, req, timeout)
 
     # -- reads ----------------------------------------------------------------
 
@@ -220,7 +222,7 @@ class Client:
         """Whether an identifier (or, with ``identifier="all"``, the group
         aggregated) is ready: ``.ready`` and ``.status``."""
         req = sr_pb2.CheckStatusRequest(group=group, identifier=identifier)
-        return self.stub.CheckStatus(req, timeout=timeout)
+        return _unary(self.stub.CheckStatus, req, timeout)
 
     def get_status(
         self, group: str, identifier: str = "", *, timeout: Optional[float] = None
@@ -228,7 +230,7 @@ class Client:
         """One identifier's full status (``.status``) and the registry
         revision the answer reflects (``.revision``)."""
         req = sr_pb2.GetStatusRequest(group=group, identifier=identifier)
-        return self.stub.GetStatus(req, timeout=timeout)
+        return _unary(self.stub.GetStatus, req, timeout)
 
     def health_check(self, service: str = "", *, timeout: Optional[float] = None):
         """``grpc.health.v1.Health/Check``: ``""`` is the server itself,
@@ -242,7 +244,7 @@ class Client:
 
         if self._health is None:
             self._health = health_pb2_grpc.HealthStub(self.channel)
-        return self._health.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+        return _unary(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
 
     def watch(
         self,
@@ -253,6 +255,7 @@ class Client:
         include_reports: bool = False,
         include_registrations: bool = False,
         start_revision: Optional[int] = None,
+        resume: bool = True,
         initial_backoff: float = 0.2,
         max_backoff: float = 10.0,
         max_retries: Optional[int] = None,
@@ -274,13 +277,17 @@ class Client:
 
         When that is impossible it starts over with a fresh snapshot whose
         parts carry ``resync`` true: drop what you built and rebuild from it.
-        That happens when the server no longer holds the history
-        (``OUT_OF_RANGE``), when a restarted server is behind that revision
-        (``INVALID_ARGUMENT``) or is another registry instance (its
-        ``sr-registry-id`` header differs), and when the connection dropped
-        in the middle of a snapshot.
+        That happens when the server no longer holds the history (reason
+        ``HISTORY_COMPACTED``), when a restarted server is behind that
+        revision (``REVISION_AHEAD``, after a resume of its own) or is another
+        registry instance (its ``sr-registry-id`` header differs), and when
+        the connection dropped in the middle of a snapshot.
 
-        Other errors (a bad request, a missing permission) are raised.
+        Other errors (a bad request, a missing permission) are raised as
+        :class:`~sr_client.SrError`. With ``resume=False`` it makes one call
+        only: every error is raised (``HISTORY_COMPACTED`` with its
+        ``oldest_revision`` included) and a stream the server ends ends the
+        iteration.
         ``max_retries`` (default: forever) bounds consecutive failed attempts;
         ``on_retry(error, delay)`` is called before each wait (``error`` is
         None when the server ended the stream). :meth:`Watch.cancel` or
@@ -297,6 +304,7 @@ class Client:
             self,
             req,
             start_revision=start_revision,
+            resume=resume,
             initial_backoff=initial_backoff,
             max_backoff=max_backoff,
             max_retries=max_retries,
@@ -320,6 +328,7 @@ class Watch:
         request: sr_pb2.WatchStatusRequest,
         *,
         start_revision: Optional[int],
+        resume: bool,
         initial_backoff: float,
         max_backoff: float,
         max_retries: Optional[int],
@@ -328,6 +337,7 @@ class Watch:
         self._client = client
         self._request = request
         self.last_revision: Optional[int] = start_revision
+        self._resume = resume
         self._initial_backoff = initial_backoff
         self._max_backoff = max_backoff
         self._max_retries = max_retries
@@ -349,8 +359,8 @@ class Watch:
 
     def __iter__(self) -> Iterator[sr_pb2.WatchStatusResponse]:
         failures = 0
-        # True once last_revision came from this stream (not the caller): an
-        # INVALID_ARGUMENT on resuming then means the server's history no
+        # True once last_revision came from this stream (not the caller): a
+        # REVISION_AHEAD on resuming then means the server's history no
         # longer reaches it (a restarted, in-memory server).
         resumed_by_us = False
         registry_id = None  # the sr-registry-id the resume point belongs to
@@ -391,22 +401,25 @@ class Watch:
                         self.last_revision, resumed_by_us = msg.revision, True
                     yield msg
                 else:
+                    if not self._resume:
+                        return
                     error = _ENDED
             except grpc.RpcError as e:
                 if self._stopped():
                     return
-                code = e.code()
+                error = error_of(e)
+                if not self._resume:
+                    raise error from None
+                reason = reason_of(error)
                 if self.last_revision is not None and (
-                    code == grpc.StatusCode.OUT_OF_RANGE
-                    or (code == grpc.StatusCode.INVALID_ARGUMENT and resumed_by_us)
+                    reason == "HISTORY_COMPACTED" or (reason == "REVISION_AHEAD" and resumed_by_us)
                 ):
                     # The history no longer reaches the resume point: start
                     # again from a snapshot, now.
                     self.last_revision, resumed_by_us, resync = None, False, True
                     continue
-                if code not in RETRYABLE_CODES:
-                    raise
-                error = e
+                if error.code() not in RETRYABLE_CODES:
+                    raise error from None
             finally:
                 with self._lock:
                     self._call = None
@@ -453,6 +466,13 @@ class Watch:
 
 
 _ENDED = object()  # the server ended the stream (a graceful stop)
+
+
+def _unary(method, request, timeout: Optional[float]):
+    try:
+        return method(request, timeout=timeout)
+    except grpc.RpcError as e:
+        raise error_of(e) from None
 
 
 def _header(call, name: str) -> Optional[str]:

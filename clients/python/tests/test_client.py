@@ -17,10 +17,36 @@ from concurrent import futures
 
 import grpc
 
-from sr_client import connect, sr_pb2, sr_pb2_grpc
+from sr_client import FieldViolation, Resource, SrError, connect, error_of, reason_of, sr_pb2, sr_pb2_grpc
+from sr_client.errors import error_details_pb2, status_pb2
 from sr_client.gen.health.v1 import health_pb2, health_pb2_grpc
 
 TIMEOUT = 10
+
+
+def fail(code, message, reason="", violations=(), resource=None, status_code=None, **metadata):
+    """An error answer as the SR server sends it: code and message, and, with
+    a reason, a google.rpc.Status (of ``status_code`` when given, else the
+    call's code) holding an ErrorInfo, BadRequest and ResourceInfo."""
+    if not reason:
+        return (code, message, None)
+    status = status_pb2.Status(code=(status_code or code).value[0], message=message)
+    status.details.add().Pack(error_details_pb2.ErrorInfo(reason=reason, domain="sr.v1", metadata=metadata))
+    if violations:
+        bad = error_details_pb2.BadRequest()
+        for field, description in violations:
+            bad.field_violations.add(field=field, description=description)
+        status.details.add().Pack(bad)
+    if resource:
+        status.details.add().Pack(error_details_pb2.ResourceInfo(resource_type=resource[0], resource_name=resource[1]))
+    return (code, message, status.SerializeToString())
+
+
+def abort(context, failure):
+    code, message, rich = failure
+    if rich is not None:
+        context.set_trailing_metadata((("grpc-status-details-bin", rich),))
+    context.abort(code, message)
 
 
 def _snapshot(revision, last=True, names=("main",)):
@@ -42,7 +68,7 @@ def _changed(revision, status, old):
 
 class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.HealthServicer):
     """Each WatchStatus call plays the next script: (messages, end[,
-    registry id]) where end is (code, details) to abort with, None to end the
+    registry id]) where end is a ``fail(...)`` to abort with, None to end the
     stream or "hang" to wait for the cancel."""
 
     def __init__(self):
@@ -61,13 +87,22 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
     def SetStatus(self, request, context):
         self._record(context)
         if request.status == 0:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "status: must not be zero")
+            abort(context, fail(grpc.StatusCode.INVALID_ARGUMENT, "status: must not be 0", "STATUS_ZERO",
+                                violations=[("status", "status: must not be 0")], field="status"))
         return sr_pb2.SetStatusResponse(
             changed=True, old_status=1 if request.HasField("details") else -1, revision=8
         )
 
     def CheckStatus(self, request, context):
         self._record(context)
+        if request.group == "nope":
+            abort(context, fail(grpc.StatusCode.NOT_FOUND, "group 'nope' not found", "GROUP_NOT_FOUND",
+                                resource=("sr.v1.Group", "nope"), group="nope"))
+        if request.group == "rewritten":  # details of another answer than the call's
+            abort(context, fail(grpc.StatusCode.UNAVAILABLE, "try later", "GROUP_NOT_FOUND",
+                                status_code=grpc.StatusCode.NOT_FOUND, group="rewritten"))
+        if request.group == "plain":  # no details at all
+            context.abort(grpc.StatusCode.INTERNAL, "internal error")
         return sr_pb2.CheckStatusResponse(ready=request.identifier == "all", status=1 if request.identifier == "all" else -3)
 
     def Check(self, request, context):
@@ -87,7 +122,7 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
             self.release.wait(TIMEOUT)
             return
         if end is not None:
-            context.abort(end[0], end[1])
+            abort(context, end)
 
 
 class HelperTest(unittest.TestCase):
@@ -115,16 +150,17 @@ class HelperTest(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as e:
             self.sr.set_status("g", 0)
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(e.exception.reason, "STATUS_ZERO")
         self.assertEqual(self.sr.check("g", "all").ready, True)
         self.assertEqual(self.sr.check("g").status, -3)
         self.assertEqual(self.sr.health_check("g").status, health_pb2.HealthCheckResponse.SERVING)
         self.assertEqual(self.fake.metadata[-1].get("authorization"), "Bearer s3cret")
 
     def test_watch_resumes_from_the_last_revision_after_a_drop(self):
-        self.fake.scripts.put(([_snapshot(5), _changed(6, -1, 1)], (grpc.StatusCode.UNAVAILABLE, "connection lost")))
+        self.fake.scripts.put(([_snapshot(5), _changed(6, -1, 1)], fail(grpc.StatusCode.UNAVAILABLE, "connection lost")))
         self.fake.scripts.put(([_changed(9, 1, -1)], "hang"))
         retries = []
-        w = self.sr.watch("g", include_reports=True, initial_backoff=0.01, on_retry=lambda e, d: retries.append((e.code(), d)))
+        w = self.sr.watch("g", include_reports=True, initial_backoff=0.01, on_retry=lambda e, d: retries.append((e, d)))
         got = []
         for msg in w:
             got.append((msg.WhichOneof("event"), msg.revision))
@@ -137,11 +173,12 @@ class HelperTest(unittest.TestCase):
         self.assertTrue(second.include_reports)
         self.assertEqual(second.group, "g")
         self.assertEqual(len(retries), 1)
-        self.assertEqual(retries[0][0], grpc.StatusCode.UNAVAILABLE)
+        self.assertIsInstance(retries[0][0], SrError)
+        self.assertEqual(retries[0][0].code(), grpc.StatusCode.UNAVAILABLE)
         self.assertTrue(0 <= retries[0][1] <= 0.01)
 
     def test_a_drop_inside_a_snapshot_brings_a_whole_new_snapshot(self):
-        self.fake.scripts.put(([_snapshot(5, last=False, names=("main", "a"))], (grpc.StatusCode.UNAVAILABLE, "gone")))
+        self.fake.scripts.put(([_snapshot(5, last=False, names=("main", "a"))], fail(grpc.StatusCode.UNAVAILABLE, "gone")))
         self.fake.scripts.put(([_snapshot(5, last=False, names=("main", "a")), _snapshot(5, names=("b",))], "hang"))
         w = self.sr.watch("g", initial_backoff=0.01)
         got = []
@@ -154,8 +191,8 @@ class HelperTest(unittest.TestCase):
         self.assertFalse(self.fake.watch_requests[1].HasField("start_revision"))
         self.assertEqual(w.last_revision, 5)
 
-    def test_out_of_range_falls_back_to_a_fresh_snapshot(self):
-        self.fake.scripts.put(([], (grpc.StatusCode.OUT_OF_RANGE, "start_revision: oldest resumable is 40")))
+    def test_a_compacted_history_falls_back_to_a_fresh_snapshot(self):
+        self.fake.scripts.put(([], fail(grpc.StatusCode.OUT_OF_RANGE, "too old", "HISTORY_COMPACTED", oldest_revision="40")))
         self.fake.scripts.put(([_snapshot(50)], "hang"))
         w = self.sr.watch("g", start_revision=3)
         msg = next(iter(w))
@@ -167,7 +204,7 @@ class HelperTest(unittest.TestCase):
 
     def test_a_restarted_server_behind_our_revision_brings_a_fresh_snapshot(self):
         self.fake.scripts.put(([_snapshot(90)], None))  # server ends the stream (graceful stop)
-        self.fake.scripts.put(([], (grpc.StatusCode.INVALID_ARGUMENT, "start_revision: above the current revision 4")))
+        self.fake.scripts.put(([], fail(grpc.StatusCode.INVALID_ARGUMENT, "too new", "REVISION_AHEAD", field="start_revision")))
         self.fake.scripts.put(([_snapshot(4)], "hang"))
         w = self.sr.watch("g", initial_backoff=0.01)
         it = iter(w)
@@ -179,7 +216,7 @@ class HelperTest(unittest.TestCase):
         self.assertEqual(starts, [None, 90, None])
 
     def test_another_registry_answering_a_resume_brings_a_fresh_snapshot(self):
-        self.fake.scripts.put(([_snapshot(5), _changed(6, -1, 1)], (grpc.StatusCode.UNAVAILABLE, "gone"), "reg-A"))
+        self.fake.scripts.put(([_snapshot(5), _changed(6, -1, 1)], fail(grpc.StatusCode.UNAVAILABLE, "gone"), "reg-A"))
         self.fake.scripts.put(([_changed(7, 1, -1)], "hang", "reg-B"))  # revision 7 of another registry
         self.fake.scripts.put(([_snapshot(3)], "hang", "reg-B"))
         w = self.sr.watch("g", initial_backoff=0.01)
@@ -193,16 +230,82 @@ class HelperTest(unittest.TestCase):
         self.assertEqual(starts, [None, 6, None])
 
     def test_a_callers_mistake_is_raised_not_retried(self):
-        self.fake.scripts.put(([], (grpc.StatusCode.INVALID_ARGUMENT, "identifier: `all` is not allowed")))
-        with self.assertRaises(grpc.RpcError) as e:
+        self.fake.scripts.put(([], fail(grpc.StatusCode.INVALID_ARGUMENT, "identifier: `all` is not allowed", "NAME_RESERVED")))
+        with self.assertRaises(SrError) as e:
             for _ in self.sr.watch("g", "all"):
                 pass
         self.assertEqual(e.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertEqual(e.exception.reason, "NAME_RESERVED")
         self.assertEqual(len(self.fake.watch_requests), 1)
+
+    def test_the_fallback_goes_by_the_reason_never_the_code_or_message(self):
+        # A resumed watch meets the old codes and words without a reason: raised, no fresh snapshot.
+        for code, message in (
+            (grpc.StatusCode.INVALID_ARGUMENT, "start_revision: 90 is above the current revision 4"),
+            (grpc.StatusCode.OUT_OF_RANGE, "start_revision: 3 is older than the history"),
+        ):
+            self.fake.scripts.put(([_snapshot(90)], None))
+            self.fake.scripts.put(([], fail(code, message)))
+            it = iter(self.sr.watch("g", initial_backoff=0.01))
+            self.assertEqual(next(it).revision, 90)
+            with self.assertRaises(SrError) as e:
+                next(it)
+            self.assertEqual((e.exception.code(), e.exception.reason), (code, ""))
+        # REVISION_AHEAD on the caller's own start_revision is the caller's mistake.
+        self.fake.scripts.put(([], fail(grpc.StatusCode.INVALID_ARGUMENT, "too new", "REVISION_AHEAD")))
+        with self.assertRaises(SrError) as e:
+            next(iter(self.sr.watch("g", start_revision=99)))
+        self.assertEqual(e.exception.reason, "REVISION_AHEAD")
+        self.assertEqual(len(self.fake.watch_requests), 5)
+
+    def test_without_resume_a_compacted_history_is_raised_with_its_oldest_revision(self):
+        self.fake.scripts.put(([], fail(grpc.StatusCode.OUT_OF_RANGE, "too old", "HISTORY_COMPACTED",
+                                        field="start_revision", oldest_revision="40")))
+        with self.assertRaises(SrError) as e:
+            next(iter(self.sr.watch("g", start_revision=3, resume=False)))
+        self.assertEqual((e.exception.reason, e.exception.oldest_revision), ("HISTORY_COMPACTED", 40))
+        # A stream the server ends, or a dropped one, is not called again either.
+        self.fake.scripts.put(([_snapshot(5)], None))
+        self.assertEqual([m.revision for m in self.sr.watch("g", resume=False)], [5])
+        self.fake.scripts.put(([], fail(grpc.StatusCode.UNAVAILABLE, "gone")))
+        with self.assertRaises(SrError) as e:
+            list(self.sr.watch("g", resume=False))
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        self.assertEqual(len(self.fake.watch_requests), 3)
+
+    def test_errors_carry_the_reason_and_facts_the_server_sent(self):
+        with self.assertRaises(SrError) as e:
+            self.sr.check("nope")
+        err = e.exception
+        self.assertIsInstance(err, grpc.RpcError)
+        self.assertEqual((err.code(), err.details()), (grpc.StatusCode.NOT_FOUND, "group 'nope' not found"))
+        self.assertEqual((err.reason, err.domain, err.metadata), ("GROUP_NOT_FOUND", "sr.v1", {"group": "nope"}))
+        self.assertEqual(err.resource, Resource("sr.v1.Group", "nope"))
+        self.assertIsNone(err.oldest_revision)
+        self.assertEqual(str(err), "NOT_FOUND (GROUP_NOT_FOUND): group 'nope' not found")
+        self.assertIn(("grpc-status-details-bin", err.error.trailing_metadata()[0][1]), err.trailing_metadata())
+        with self.assertRaises(SrError) as e:
+            self.sr.set_status("g", 0)
+        self.assertEqual(e.exception.field_violations, [FieldViolation("status", "status: must not be 0")])
+        self.assertEqual(e.exception.metadata, {"field": "status"})
+        # The raw stub raises grpc's own errors: reason_of and error_of read them.
+        with self.assertRaises(grpc.RpcError) as e:
+            self.sr.stub.CheckStatus(sr_pb2.CheckStatusRequest(group="nope"), timeout=TIMEOUT)
+        self.assertNotIsInstance(e.exception, SrError)
+        self.assertEqual(reason_of(e.exception), "GROUP_NOT_FOUND")
+        self.assertEqual(error_of(e.exception).metadata, {"group": "nope"})
+        self.assertIs(error_of(err), err)
+        # Details describing another answer than the call's, or none at all: no reason.
+        for group, code in (("rewritten", grpc.StatusCode.UNAVAILABLE), ("plain", grpc.StatusCode.INTERNAL)):
+            with self.assertRaises(SrError) as e:
+                self.sr.check(group)
+            self.assertEqual((e.exception.code(), e.exception.reason, e.exception.metadata), (code, "", {}))
+        self.assertEqual(str(e.exception), "INTERNAL: internal error")
+        self.assertEqual(reason_of(ValueError("not a call")), "")
 
     def test_max_retries_bounds_consecutive_failures_with_growing_capped_jittered_delays(self):
         for _ in range(4):
-            self.fake.scripts.put(([], (grpc.StatusCode.UNAVAILABLE, "down")))
+            self.fake.scripts.put(([], fail(grpc.StatusCode.UNAVAILABLE, "down")))
         delays = []
         with self.assertRaises(grpc.RpcError) as e:
             for _ in self.sr.watch("g", initial_backoff=0.004, max_backoff=0.01, max_retries=3, on_retry=lambda _e, d: delays.append(d)):

@@ -4,6 +4,11 @@
     srtest.py watch TARGET GROUP [--start R]
                                       every watch message as a JSON line (see
                                       event_json), and {"retry": CODE} lines
+    srtest.py errors TARGET GROUP --start R
+                                      the errors of an unknown group, of
+                                      status 0 in GROUP and of watching GROUP
+                                      from R without resume, one JSON line each
+                                      (see error_json)
 
 Run with /usr/bin/python3 and PYTHONPATH=clients/python.
 """
@@ -14,7 +19,7 @@ import sys
 
 import grpc
 
-from sr_client import connect
+from sr_client import SrError, connect
 
 
 def out(obj) -> None:
@@ -46,6 +51,35 @@ def event_json(m):
     elif kind == "unregistered":
         e.update(group=m.unregistered.group, identifier=m.unregistered.identifier)
     return e
+
+
+def error_json(e: SrError):
+    """The shape both languages print for an error of the helper."""
+    return {
+        "code": e.code().name,
+        "message": e.details(),
+        "reason": e.reason,
+        "domain": e.domain,
+        "metadata": e.metadata,
+        "oldest_revision": e.oldest_revision,
+        "field_violations": [{"field": v.field, "description": v.description} for v in e.field_violations],
+        "resource": {"type": e.resource.type, "name": e.resource.name} if e.resource else None,
+    }
+
+
+def errors(sr, g: str, start) -> None:
+    """Calls that fail, and how the helper's error describes each failure."""
+    calls = (
+        ("unknown_group", lambda: sr.check("nope")),
+        ("status_zero", lambda: sr.set_status(g, 0)),
+        ("history_compacted", lambda: next(iter(sr.watch(g, start_revision=start, resume=False)))),
+    )
+    for op, call in calls:
+        try:
+            call()
+            out({"op": op, "error": None})
+        except SrError as e:
+            out({"op": op, "error": error_json(e)})
 
 
 def publish(sr, g: str) -> None:
@@ -90,7 +124,7 @@ def watch(sr, g: str, start) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("command", choices=("publish", "watch"))
+    p.add_argument("command", choices=("publish", "watch", "errors"))
     p.add_argument("target")
     p.add_argument("group")
     p.add_argument("--start", type=int)
@@ -101,6 +135,8 @@ def main() -> None:
     with connect(args.target, token=args.token, options=fast) as sr:
         if args.command == "publish":
             publish(sr, args.group)
+        elif args.command == "errors":
+            errors(sr, args.group, args.start)
         else:
             watch(sr, args.group, args.start)
 

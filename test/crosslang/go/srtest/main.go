@@ -7,6 +7,9 @@
 //	    prints one JSON document
 //	srtest watch -target T -group G [-from R]
 //	    prints every watch message as a JSON line, and {"retry": CODE} lines
+//	srtest errors -target T -group G -from R
+//	    prints the errors of an unknown group, of status 0 in G and of
+//	    watching G from R without resume, one JSON line each (see errorJSON)
 //	srtest mkcert -dir D
 //	    writes a self-signed cert.pem/key.pem for localhost and 127.0.0.1
 package main
@@ -41,7 +44,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail(errors.New("usage: srtest probe|watch|mkcert ..."))
+		fail(errors.New("usage: srtest probe|watch|errors|mkcert ..."))
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	target := fs.String("target", "", "server address")
@@ -53,9 +56,11 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "probe":
-		err = probe(*target, *group, *from, *until)
+		err = withClient(*target, func(ctx context.Context, sr *srclient.Client) error { return probe(ctx, sr, *group, *from, *until) })
 	case "watch":
 		err = watch(*target, *group, *from)
+	case "errors":
+		err = withClient(*target, func(ctx context.Context, sr *srclient.Client) error { return errorsOf(ctx, sr, *group, *from) })
 	case "mkcert":
 		err = mkcert(*dir)
 	default:
@@ -69,6 +74,18 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "srtest:", err)
 	os.Exit(1)
+}
+
+// withClient runs f with a Client of target and a deadline that ends a hung probe.
+func withClient(target string, f func(context.Context, *srclient.Client) error) error {
+	sr, err := srclient.Dial(target)
+	if err != nil {
+		return err
+	}
+	defer sr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return f(ctx, sr)
 }
 
 type statusJSON struct {
@@ -130,14 +147,62 @@ func codeName(err error) string {
 
 var errDone = errors.New("done")
 
-func probe(target, group string, from int64, until uint64) error {
-	sr, err := srclient.Dial(target)
-	if err != nil {
-		return err
+// errorJSON is the shape both languages print for an error of the helper.
+func errorJSON(err error) (map[string]interface{}, error) {
+	var e *srclient.Error
+	if !errors.As(err, &e) {
+		return nil, fmt.Errorf("not an *srclient.Error: %T %v", err, err)
 	}
-	defer sr.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
+	violations := []map[string]string{}
+	for _, v := range e.FieldViolations {
+		violations = append(violations, map[string]string{"field": v.Field, "description": v.Description})
+	}
+	var resource interface{}
+	if e.Resource != nil {
+		resource = map[string]string{"type": e.Resource.Type, "name": e.Resource.Name}
+	}
+	var oldest interface{}
+	if e.OldestRevision != 0 {
+		oldest = e.OldestRevision
+	}
+	metadata := e.Metadata
+	if metadata == nil {
+		metadata = map[string]string{}
+	}
+	return map[string]interface{}{
+		"code": codeName(err), "message": e.Message, "reason": e.Reason, "domain": e.Domain, "metadata": metadata,
+		"oldest_revision": oldest, "field_violations": violations, "resource": resource,
+	}, nil
+}
+
+// errorsOf makes calls that fail and prints how the helper's error describes each failure.
+func errorsOf(ctx context.Context, sr *srclient.Client, group string, from int64) error {
+	calls := []struct {
+		op   string
+		call func() error
+	}{
+		{"unknown_group", func() error { _, _, err := sr.Check(ctx, "nope", ""); return err }},
+		{"status_zero", func() error { _, err := sr.SetStatus(ctx, group, "", 0); return err }},
+		{"history_compacted", func() error {
+			return sr.Watch(ctx, watchRequest(group, from), func(*srv1.WatchStatusResponse) error { return errDone }, srclient.WithResume(false))
+		}},
+	}
+	enc := json.NewEncoder(os.Stdout)
+	for _, c := range calls {
+		line := map[string]interface{}{"op": c.op, "error": nil}
+		if err := c.call(); err != nil && err != errDone {
+			if line["error"], err = errorJSON(err); err != nil {
+				return fmt.Errorf("%s: %w", c.op, err)
+			}
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func probe(ctx context.Context, sr *srclient.Client, group string, from int64, until uint64) error {
 	out := map[string]interface{}{}
 
 	statuses := map[string]interface{}{}
