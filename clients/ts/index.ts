@@ -6,6 +6,9 @@
  *   await sr.registerGroup({ group: "billing" });
  *   await sr.setStatus({ group: "billing", status: -1, details: "warming up" });
  *   for await (const event of sr.watch({ group: "billing" }, { signal })) { ... }
+ *
+ * A failed call rejects with an SrError: grpc-js's `code` and `details`, plus
+ * the server's stable `reason` (errors.ts) to branch on.
  */
 import {
   type CallOptions,
@@ -15,39 +18,18 @@ import {
   Metadata,
   type ServiceError,
   credentials as grpcCredentials,
-  status,
 } from "@grpc/grpc-js";
-import {
-  AddReportRequest,
-  type AddReportResponse,
-  CheckStatusRequest,
-  type CheckStatusResponse,
-  type DeepPartial,
-  GetStatusRequest,
-  type GetStatusResponse,
-  ListIdentifiersRequest,
-  type ListIdentifiersResponse,
-  ListReportsRequest,
-  type ListReportsResponse,
-  ListStatusRequest,
-  type ListStatusResponse,
-  RegisterGroupRequest,
-  type RegisterGroupResponse,
-  RegisterIdentifierRequest,
-  type RegisterIdentifierResponse,
-  SetStatusRequest,
-  type SetStatusResponse,
-  StatusReportServiceClient,
-  UnregisterGroupRequest,
-  type UnregisterGroupResponse,
-  UnregisterIdentifierRequest,
-  type UnregisterIdentifierResponse,
-  WatchStatusRequest,
-  type WatchStatusResponse,
-} from "../../gen/ts/sr/v1/sr.js";
+import { type DeepPartial, StatusReportServiceClient, WatchStatusRequest, type WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
+import { REGISTRY_ID_HEADER } from "../../src/protocol/wire.js";
+import { SrError, isServiceError } from "./errors.js";
+import { type Connect, ResumeMachine } from "./resume.js";
+import { type CallOpts, UNARY_RPCS, type UnaryMethods, type UnaryRpc } from "./unary.js";
 
 export * from "../../gen/ts/sr/v1/sr.js";
 export { status as GrpcStatus } from "@grpc/grpc-js";
+export { REGISTRY_ID_HEADER, type Reason, isReason } from "../../src/protocol/wire.js";
+export { type ErrorDetails, SrError, decodeErrorDetails } from "./errors.js";
+export type { CallOpts, UnaryMethods } from "./unary.js";
 
 export interface SrClientOptions {
   /** Defaults to insecure (plaintext) credentials. */
@@ -55,12 +37,6 @@ export interface SrClientOptions {
   /** Sent as `authorization: Bearer <token>` on every call. */
   token?: string;
   channelOptions?: ChannelOptions;
-}
-
-export interface CallOpts {
-  /** Milliseconds until the call fails with DEADLINE_EXCEEDED. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
 }
 
 export interface WatchOpts extends CallOpts {
@@ -71,21 +47,6 @@ export interface WatchOpts extends CallOpts {
   /** Reconnection delays: doubled from `initialMs` up to `maxMs`, each jittered by ±50%. */
   backoff?: { initialMs: number; maxMs: number };
 }
-
-/** Initial metadata naming the registry instance behind a watch, so a resume never crosses registries. */
-export const REGISTRY_ID_HEADER = "sr-registry-id";
-
-/**
- * Stream failures worth a reconnect: the connection or the server, not the
- * request. RESOURCE_EXHAUSTED (a watcher limit) is surfaced, not waited out.
- */
-const RETRYABLE = new Set<number>([
-  status.CANCELLED,
-  status.UNKNOWN,
-  status.ABORTED,
-  status.INTERNAL,
-  status.UNAVAILABLE,
-]);
 
 function backoff(attempt: number, settings = { initialMs: 100, maxMs: 5_000 }, signal?: AbortSignal): Promise<void> {
   const base = Math.min(settings.maxMs, settings.initialMs * 2 ** (attempt - 1));
@@ -101,9 +62,8 @@ function backoff(attempt: number, settings = { initialMs: 100, maxMs: 5_000 }, s
   });
 }
 
-interface MessageFns<T> {
-  fromPartial(object: DeepPartial<T>): T;
-}
+/** The unary methods (getStatus, setStatus, ...), one per unary RPC of the schema. */
+export interface SrClient extends UnaryMethods {}
 
 export class SrClient {
   /** The generated grpc-js client, for anything the wrapper does not cover. */
@@ -120,29 +80,15 @@ export class SrClient {
       options.channelOptions,
     );
     this.token = options.token;
+    // Own properties bound to this client, so `const { setStatus } = sr` works.
+    for (const rpc of UNARY_RPCS) {
+      Object.assign(this, { [rpc.name]: (request: unknown, opts?: CallOpts) => this.unary(rpc, request, opts) });
+    }
   }
-
-  getStatus = this.unary<GetStatusRequest, GetStatusResponse>("getStatus", GetStatusRequest);
-  listStatus = this.unary<ListStatusRequest, ListStatusResponse>("listStatus", ListStatusRequest);
-  listReports = this.unary<ListReportsRequest, ListReportsResponse>("listReports", ListReportsRequest);
-  listIdentifiers = this.unary<ListIdentifiersRequest, ListIdentifiersResponse>("listIdentifiers", ListIdentifiersRequest);
-  checkStatus = this.unary<CheckStatusRequest, CheckStatusResponse>("checkStatus", CheckStatusRequest);
-  registerGroup = this.unary<RegisterGroupRequest, RegisterGroupResponse>("registerGroup", RegisterGroupRequest);
-  unregisterGroup = this.unary<UnregisterGroupRequest, UnregisterGroupResponse>("unregisterGroup", UnregisterGroupRequest);
-  registerIdentifier = this.unary<RegisterIdentifierRequest, RegisterIdentifierResponse>(
-    "registerIdentifier",
-    RegisterIdentifierRequest,
-  );
-  unregisterIdentifier = this.unary<UnregisterIdentifierRequest, UnregisterIdentifierResponse>(
-    "unregisterIdentifier",
-    UnregisterIdentifierRequest,
-  );
-  setStatus = this.unary<SetStatusRequest, SetStatusResponse>("setStatus", SetStatusRequest);
-  addReport = this.unary<AddReportRequest, AddReportResponse>("addReport", AddReportRequest);
 
   /**
    * Streams WatchStatus as one uninterrupted sequence until `signal` aborts
-   * (the iteration then simply ends).
+   * (the iteration then simply ends; at once when it already has).
    *
    * When the stream drops (connection lost, server restarting), it reconnects
    * by itself with exponential backoff and jitter and resumes after the last
@@ -151,89 +97,45 @@ export class SrClient {
    * answers), it starts over with a fresh snapshot whose parts carry
    * `resync: true`, and calls `onResync`: drop what you built and rebuild from
    * that snapshot. Errors that retrying cannot fix (a bad request, a missing
-   * permission) end the iteration by throwing the gRPC error.
+   * permission, a watcher limit) end the iteration by throwing an SrError.
+   * The decisions are ResumeMachine's (resume.ts); this loop carries them out.
    */
   async *watch(request: DeepPartial<WatchStatusRequest>, opts: WatchOpts = {}): AsyncGenerator<WatchStatusResponse> {
     const { signal } = opts;
-    const resume = opts.resume ?? true;
-    const base = WatchStatusRequest.fromPartial(request);
-    let after = base.startRevision; // resume point: last revision fully delivered
-    let registryId: string | undefined;
-    let resync = false; // the next snapshot replaces what the caller saw
-    let inSnapshot = false;
-    let failures = 0;
-    while (!signal?.aborted && !this.closed) {
-      const call: ClientReadableStream<WatchStatusResponse> = this.raw.watchStatus(
-        { ...base, startRevision: after },
-        this.metadata(),
-        this.callOptions(opts),
-      );
+    const machine = new ResumeMachine<SrError>(WatchStatusRequest.fromPartial(request), opts.resume ?? true);
+    let next: Connect = machine.start();
+    for (;;) {
+      if (next.backoffAttempt > 0) await backoff(next.backoffAttempt, opts.backoff, signal);
+      if (signal?.aborted || this.closed) return;
+      const call = this.raw.watchStatus(next.request, this.metadata(), this.callOptions(opts));
       this.watches.add(call);
-      let otherRegistry = false;
       call.on("metadata", (metadata: Metadata) => {
         const id = metadata.get(REGISTRY_ID_HEADER)[0];
-        if (typeof id !== "string") return;
-        if (registryId !== undefined && id !== registryId && after !== undefined) {
-          // Another registry (a restarted server): our revisions mean nothing there.
-          otherRegistry = true;
-          call.cancel();
-        }
-        registryId = id;
+        if (typeof id === "string" && machine.registry(id).do === "cancel") call.cancel();
       });
       const onAbort = () => call.cancel();
       signal?.addEventListener("abort", onAbort, { once: true });
-      let failure: ServiceError | undefined;
+      let failure: SrError | undefined;
       try {
         for await (const message of call as AsyncIterable<WatchStatusResponse>) {
-          failures = 0;
-          const event = message.event;
-          if (event?.$case === "snapshot") {
-            inSnapshot = !event.value.last;
-            if (resync) event.value.resync = true;
-            if (event.value.last) {
-              if (resync || event.value.resync) opts.onResync?.();
-              resync = false;
-              after = message.revision;
-            }
-          } else if (!inSnapshot) {
-            after = message.revision;
-          }
-          yield message;
+          const delivery = machine.message(message);
+          if (delivery.do === "skip") continue;
+          if (delivery.resynced) opts.onResync?.();
+          yield delivery.message;
         }
       } catch (error) {
-        failure = error as ServiceError;
+        if (!isServiceError(error)) throw error;
+        failure = SrError.from(error);
       } finally {
         signal?.removeEventListener("abort", onAbort);
         this.watches.delete(call);
         call.cancel();
       }
       if (signal?.aborted || this.closed) return;
-      if (otherRegistry) {
-        after = undefined;
-        resync = true;
-        continue;
-      }
-      if (!resume) {
-        if (failure) throw failure;
-        return;
-      }
-      if (failure && !RETRYABLE.has(failure.code)) {
-        const stale = failure.code === status.OUT_OF_RANGE || (failure.code === status.INVALID_ARGUMENT && /start_revision/.test(failure.details ?? ""));
-        // A resume point the server cannot serve (too old, or from another registry's future):
-        // start over from a fresh snapshot. Anything else is the caller's to fix.
-        if (!stale || after === undefined) throw failure;
-        after = undefined;
-        resync = true;
-        continue;
-      }
-      if (inSnapshot) {
-        // Dropped mid-snapshot: the parts seen so far are not a whole state.
-        inSnapshot = false;
-        after = undefined;
-        resync = true;
-      }
-      failures++;
-      await backoff(failures, opts.backoff, signal);
+      const after = failure ? machine.failed(failure) : machine.ended();
+      if (after.do === "throw") throw after.error;
+      if (after.do === "stop") return;
+      next = after;
     }
   }
 
@@ -256,19 +158,29 @@ export class SrClient {
     return opts.timeoutMs === undefined ? {} : { deadline: Date.now() + opts.timeoutMs };
   }
 
-  private unary<Req, Res>(method: keyof StatusReportServiceClient, fns: MessageFns<Req>) {
-    return (request: DeepPartial<Req>, opts: CallOpts = {}): Promise<Res> =>
-      new Promise<Res>((resolve, reject) => {
-        const fn = this.raw[method] as unknown as (
-          req: Req,
-          metadata: Metadata,
-          options: CallOptions,
-          callback: (error: ServiceError | null, response: Res) => void,
-        ) => { cancel(): void };
-        const call = fn.call(this.raw, fns.fromPartial(request), this.metadata(), this.callOptions(opts), (error, response) =>
-          error ? reject(error) : resolve(response),
-        );
-        opts.signal?.addEventListener("abort", () => call.cancel(), { once: true });
-      });
+  /** One unary call; its abort listener lives exactly as long as the call. */
+  private unary(rpc: UnaryRpc, request: unknown, opts: CallOpts = {}): Promise<unknown> {
+    const { signal } = opts;
+    // Already aborted: nothing is sent (a listener added now would never fire).
+    if (signal?.aborted) return Promise.reject(SrError.cancelled());
+    return new Promise((resolve, reject) => {
+      let call: { cancel(): void } | undefined;
+      const onAbort = () => call?.cancel();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const settle = (error: ServiceError | null, response?: unknown) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (error) reject(SrError.from(error));
+        else resolve(response);
+      };
+      try {
+        const message = rpc.fromPartial(request);
+        const { path, requestSerialize, responseDeserialize } = rpc;
+        call = this.raw.makeUnaryRequest(path, requestSerialize, responseDeserialize, message, this.metadata(), this.callOptions(opts), settle);
+      } catch (error) {
+        // Not sent (a closed client, a request that does not fit its message): no listener may stay behind.
+        signal?.removeEventListener("abort", onAbort);
+        throw error;
+      }
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { SrClient, type WatchStatusResponse } from "../../../clients/ts/index.js";
+import { SrClient, SrError, type WatchStatusResponse } from "../../../clients/ts/index.js";
 import { type Proxy, startProxy } from "../../helpers/proxy.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
 import { collect, waitFor } from "../../helpers/wait.js";
@@ -139,7 +139,7 @@ describe("start_revision on the wire", () => {
     stop.abort();
   });
 
-  it("answers OUT_OF_RANGE naming the oldest resumable revision, and INVALID_ARGUMENT for the future", async () => {
+  it("answers OUT_OF_RANGE (HISTORY_COMPACTED) with the oldest resumable revision, and INVALID_ARGUMENT (REVISION_AHEAD) for the future", async () => {
     srv = await startServer((c) => {
       c.watch.history = 10;
       c.watch.budgetMessages = 10;
@@ -148,9 +148,13 @@ describe("start_revision on the wire", () => {
     srv.registry.registerGroup({ group: "g" });
     for (let s = 1; s <= 30; s++) srv.registry.setStatus({ group: "g", identifier: "", status: s });
     const oldest = srv.registry.revision - 10;
-    await expect(client.watch({ startRevision: oldest - 1 }, { resume: false }).next()).rejects.toMatchObject({
+    const compacted = await client.watch({ startRevision: oldest - 1 }, { resume: false }).next().catch((e: unknown) => e);
+    expect(compacted).toBeInstanceOf(SrError);
+    expect(compacted).toMatchObject({
       code: status.OUT_OF_RANGE,
       details: expect.stringContaining(`oldest revision still resumable is ${oldest}`),
+      reason: "HISTORY_COMPACTED",
+      oldestRevision: BigInt(oldest),
     });
     const ok = client.watch({ startRevision: oldest, group: "g" }, { resume: false });
     expect(Number((await ok.next()).value?.revision)).toBe(oldest + 1);
@@ -158,6 +162,8 @@ describe("start_revision on the wire", () => {
     await expect(client.watch({ startRevision: srv.registry.revision + 1 }, { resume: false }).next()).rejects.toMatchObject({
       code: status.INVALID_ARGUMENT,
       details: expect.stringMatching(/start_revision/),
+      reason: "REVISION_AHEAD",
+      oldestRevision: undefined,
     });
   });
 });
