@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that the Python and Go clients need to be
-# regenerated, built and tested (see TOOLCHAIN.md): protoc with the gRPC
+# regenerated, built and tested (Debian bookworm packages): protoc with the gRPC
 # Python plugin, Debian's grpcio/protobuf for /usr/bin/python3, Go 1.19 with
 # protoc-gen-go, protoc-gen-go-grpc and the grpc-go / protobuf-go / genproto
 # libraries (used in GOPATH mode: there is no module proxy on these machines).

@@ -1,7 +1,7 @@
 import { startServer } from "./app/start.js";
 import { ConfigError, USAGE, loadConfig } from "./app/config.js";
 
-/** The server process: configuration, logging and signals (SPEC section 6). */
+/** The server process: configuration, logging and signals (the README). */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {

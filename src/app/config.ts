@@ -19,7 +19,7 @@ export interface GroupConfig extends IdentifierConfig {
   identifiers: IdentifierConfig[];
 }
 
-/** Everything the server process is configured with (SPEC sections 5 and 6). */
+/** Everything the server process is configured with (the README, Configuration). */
 export interface ServerConfig {
   listen: string;
   /** HOST:PORT of the HTTP listener (OpenSIPS MI JSON-RPC); none when unset. */
@@ -104,7 +104,7 @@ function identifierOf(value: unknown, path: string, extra: readonly string[] = [
   };
 }
 
-/** One tunable of SPEC section 5: its key, the other names it is known by, and how it applies. */
+/** One tunable of docs/model.md, Limits: its key, the other names it is known by, and how it applies. */
 interface Setting {
   key: string;
   aliases: string[];
@@ -119,7 +119,7 @@ const WATCH_SETTINGS: Setting[] = [
 ];
 
 /**
- * `limits` takes the names of SPEC section 5. The watch tunables are listed
+ * `limits` takes the names of docs/model.md (Limits). The watch tunables are listed
  * there too, so they are accepted here as well as under `watch`.
  */
 const LIMIT_SETTINGS: Setting[] = [

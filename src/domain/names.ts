@@ -31,7 +31,7 @@ export function checkText(field: string, text: string, maxBytes = MAX_TEXT_BYTES
   if (bytes > maxBytes) throw invalidArgument("TEXT_TOO_LONG", field, `must be at most ${maxBytes} bytes of UTF-8 (got ${bytes})`);
 }
 
-/** Validates a group or identifier name against SPEC section 1. */
+/** Validates a group or identifier name against docs/model.md. */
 export function checkName(field: string, name: string, kind: "group" | "identifier"): void {
   if (name.length === 0) throw invalidArgument("NAME_INVALID", field, "must not be empty (names are 1..255 bytes of UTF-8)");
   if (!name.isWellFormed()) throw invalidArgument("UTF8_INVALID", field, "must be valid UTF-8");

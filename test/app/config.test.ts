@@ -1,4 +1,4 @@
-// The server's configuration (SPEC sections 5 and 6): flags, SR_LISTEN and the
+// The server's configuration (the README, Configuration): flags, SR_LISTEN and the
 // YAML file, as src/config.ts reads them.
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -29,7 +29,7 @@ function configError(run: () => unknown): ConfigError {
   throw new Error("expected a ConfigError, nothing was thrown");
 }
 
-describe("defaults (SPEC section 5)", () => {
+describe("defaults (docs/model.md, Limits)", () => {
   it("listens on 127.0.0.1:50051 with the documented limits, and declares nothing", () => {
     const config = load([]);
     expect(config.listen).toBe("127.0.0.1:50051");
@@ -134,7 +134,7 @@ describe("flags and files that cannot be used", () => {
   });
 });
 
-describe("every key of SPEC section 6", () => {
+describe("every key of the README configuration", () => {
   it("listen", () => {
     expect(fromYaml("listen: 0.0.0.0:6000").listen).toBe("0.0.0.0:6000");
   });
@@ -334,7 +334,7 @@ describe("unknown keys and bad values are refused, naming the key", () => {
   });
 });
 
-describe("limits takes the names of SPEC section 5", () => {
+describe("limits takes the names of docs/model.md, Limits", () => {
   it("accepts the watch tunables under limits too, and the short names of the counts", () => {
     const c = fromYaml(
       "limits:\n  history: 5\n  budget_messages: 7\n  budget_bytes: 4096\n  progress_interval: 2s\n  groups: 3\n  identifiers_per_group: 4\n  identifiers: 9\n  watchers: 8\n  watchers_per_connection: 2\n",

@@ -4,8 +4,8 @@
  * events). Paging and selections are in listing.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { SrError } from "../../src/domain/errors.js";
 import { type Change, Registry } from "../../src/domain/registry/registry.js";
+import { errorOf } from "../helpers/errors.js";
 
 function registry(start = 1_000) {
   let clock = start;
@@ -13,16 +13,6 @@ function registry(start = 1_000) {
   return { r, tick: (ms = 1) => (clock += ms) };
 }
 
-/** The error a call throws (undefined when it does not throw; anything but an SrError fails the test). */
-function errorOf(run: () => unknown): SrError | undefined {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof SrError) return error;
-    throw error;
-  }
-  return undefined;
-}
 
 const reasonOf = (run: () => unknown) => errorOf(run)?.reason;
 /** What a failed call says: its reason, message and facts. */

@@ -1,4 +1,4 @@
-// The server process (SPEC sections 2 and 6): the real `tsx src/main.ts`,
+// The server process (docs/model.md and the README): the real `tsx src/main.ts`,
 // spawned, configured by flags, SR_LISTEN and YAML, and stopped by signals.
 //
 // Spawning costs about a second each, so every process this file needs is

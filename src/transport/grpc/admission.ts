@@ -2,7 +2,7 @@
  * Whether a call may start: refused with SHUTTING_DOWN once a graceful stop
  * began, then authenticated and authorized by the access policy. Every gRPC
  * handler asks here first, so the order of checks is the same everywhere
- * (SPEC section 9: authentication, role, then the request itself).
+ * (docs/errors.md: authentication, role, then the request itself).
  */
 import type { Metadata } from "@grpc/grpc-js";
 import type { AccessPolicy, Principal } from "../../domain/access.js";

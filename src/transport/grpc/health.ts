@@ -56,7 +56,7 @@ function servingOf(registry: Registry, target: Target): Serving | undefined {
 export const healthDefinition = withStrictUtf8(HealthService, { check: HealthCheckRequest, watch: HealthCheckRequest });
 
 /**
- * grpc.health.v1 answered from the registry (SPEC section 4). A Watch is a
+ * grpc.health.v1 answered from the registry (docs/model.md, Health and reflection). A Watch is a
  * latest-value watcher of the hub (docs/watch.md): it sends the serving status
  * at once, then only when it changes, and counts toward the hub's watcher quotas.
  */

@@ -4,12 +4,12 @@
  * monitoring scripts written for OpenSIPS work unchanged. Listings are read
  * whole through the domain's listing, not paged.
  *
- * Choices where MI.md is silent:
+ * Choices where docs/mi.md is silent:
  * - A name that can never exist (empty, control characters, over 255 bytes,
  *   a `/` in a group, `all` where it is not the aggregate) answers like a
  *   name that does not exist: 404 "Group not found" / "Identity not found" /
  *   "Identifier not found". It is what OpenSIPS would answer.
- * - An empty identifier means `main` for sr_get_status only (as MI.md says
+ * - An empty identifier means `main` for sr_get_status only (as docs/mi.md says
  *   for a missing one); elsewhere it names nothing: 404.
  */
 import { type ErrorFacts, type Reason, SrError } from "../../domain/errors.js";

@@ -4,7 +4,7 @@
  * answer or throw into responses. Pure: no sockets, no clock; the HTTP side
  * lives in server.ts.
  *
- * Choices where MI.md and JSON-RPC 2.0 are silent:
+ * Choices where docs/mi.md and JSON-RPC 2.0 are silent:
  * - Parameter values are strings; an integer is taken as its decimal text (as
  *   OpenSIPS does); any other type is -32602 "Invalid params" naming it.
  * - Named parameters must match a recipe's names exactly (case-sensitive);

@@ -3,19 +3,10 @@
  * the watcher quotas every kind shares, and latest-value watchers. No socket.
  */
 import { describe, expect, it } from "vitest";
-import { SrError } from "../../../src/domain/errors.js";
 import { ENDED, IDLE } from "../../../src/domain/watch/source.js";
 import { drainNow, hubOf, microtasks, request } from "./setup.js";
+import { thrown } from "../../helpers/errors.js";
 
-function thrown(fn: () => unknown): SrError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SrError) return error;
-    throw error;
-  }
-  throw new Error("expected an SrError");
-}
 
 describe("indexing by group", () => {
   it("a change is offered to the watchers of its group and of everything, never to another group's", () => {

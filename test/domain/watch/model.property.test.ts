@@ -71,7 +71,7 @@ interface Keys {
   full: boolean;
 }
 
-/** Written from the SPEC, apart from the hub's own filter. */
+/** Written from docs/watch.md, apart from the hub's own filter. */
 function sends(keys: Keys, c: Change): boolean {
   if (keys.group && foldName(keys.group) !== c.groupKey) return false;
   if (keys.identifier && foldName(keys.identifier) !== c.identifierKey && c.identifierKey !== "") return false;

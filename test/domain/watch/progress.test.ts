@@ -1,4 +1,4 @@
-/** Progress after the idle interval, on a fake clock (SPEC section 3, "progress"). */
+/** Progress after the idle interval, on a fake clock (docs/watch.md, WatchStatus). */
 import { describe, expect, it } from "vitest";
 import { ENDED, IDLE } from "../../../src/domain/watch/source.js";
 import { drainNow, hubOf, microtasks, request } from "./setup.js";

@@ -1,4 +1,4 @@
-/** Cutting a snapshot into parts (SPEC section 3: at most 1,000 identifiers or 1 MiB each). */
+/** Cutting a snapshot into parts (docs/watch.md: at most 1,000 identifiers or 1 MiB each). */
 import { describe, expect, it } from "vitest";
 import { MAX_PAGE_BYTES } from "../../../src/domain/listing/sizes.js";
 import { Registry } from "../../../src/domain/registry/registry.js";

@@ -1,6 +1,6 @@
 /**
  * Admission without a socket: the checks every handler makes first, in the
- * order of SPEC section 9 (a stop, then authentication, then the role).
+ * order of docs/errors.md (a stop, then authentication, then the role).
  */
 import { createHash } from "node:crypto";
 import { Metadata } from "@grpc/grpc-js";

@@ -1,5 +1,5 @@
 /**
- * The rich error model (SPEC section 9). End to end, every reason the server
+ * The rich error model (docs/errors.md). End to end, every reason the server
  * produces today, through the TypeScript client against in-process servers,
  * with `grpc-status-details-bin` decoded by the generated google.rpc types:
  * the code, a google.rpc.Status equal to the call's code and message, the

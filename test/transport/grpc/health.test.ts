@@ -1,5 +1,5 @@
 /**
- * grpc.health.v1 answered from the registry (SPEC section 4), through the
+ * grpc.health.v1 answered from the registry (docs/model.md, Health and reflection), through the
  * generated health client, as a Kubernetes probe or a load balancer sees it.
  */
 import { createHash } from "node:crypto";

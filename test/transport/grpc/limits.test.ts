@@ -1,5 +1,5 @@
 /**
- * End to end: count limits (SPEC sections 3 and 5) on a server started with
+ * End to end: count limits (docs/model.md, Limits) on a server started with
  * small ones: RESOURCE_EXHAUSTED naming the limit, nothing changed, and room
  * again once something is removed. Each test removes what it registered.
  */

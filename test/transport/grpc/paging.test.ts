@@ -1,6 +1,6 @@
 /**
- * End to end: paging of ListStatus, ListIdentifiers and ListReports (SPEC
- * section 3, AIP-158): default and maximum page sizes, the 1 MiB cap, stable
+ * End to end: paging of ListStatus, ListIdentifiers and ListReports (docs/model.md,
+ * AIP-158): default and maximum page sizes, the 1 MiB cap, stable
  * opaque tokens, and pages that concatenate to the unpaged list.
  *
  * Bulk data (thousands of identifiers or reports) is put in through the

@@ -1,5 +1,5 @@
 /**
- * gRPC server reflection (SPEC section 4): v1 and v1alpha serve the real file
+ * gRPC server reflection (docs/model.md, Health and reflection): v1 and v1alpha serve the real file
  * descriptors, so strict clients such as grpcurl can list, describe and call
  * with nothing but what the server tells them.
  */

@@ -1,6 +1,6 @@
 /**
  * End to end: RegisterGroup, UnregisterGroup, RegisterIdentifier and
- * UnregisterIdentifier (SPEC sections 1 and 2): name rules, idempotent
+ * UnregisterIdentifier (docs/model.md): name rules, idempotent
  * registration, report capacity, and the read-only internal group `core`.
  */
 import { status as Code } from "@grpc/grpc-js";

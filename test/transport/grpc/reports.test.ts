@@ -1,5 +1,5 @@
 /**
- * End to end: AddReport and ListReports (SPEC sections 1 and 3): sequence
+ * End to end: AddReport and ListReports (docs/model.md): sequence
  * numbers, the fixed-capacity ring, capacity 0, text limits, and what the
  * empty identifier and `all` mean for ListReports.
  */

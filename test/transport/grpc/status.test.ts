@@ -1,6 +1,6 @@
 /**
  * End to end, through the TS client over a real socket: GetStatus, CheckStatus
- * and SetStatus (SPEC sections 1 and 3), the empty identifier and `all` per
+ * and SetStatus (docs/model.md), the empty identifier and `all` per
  * call, case folding, details, aggregation and the revision counter.
  */
 import { status as Code } from "@grpc/grpc-js";

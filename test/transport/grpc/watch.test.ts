@@ -1,4 +1,4 @@
-// WatchStatus end to end (SPEC section 3 "WatchStatus"): through SrClient.watch
+// WatchStatus end to end (docs/watch.md): through SrClient.watch
 // over a real socket, against an in-process server: the snapshot, filters, what
 // is sent, start_revision, errors, limits, progress and freeing a watcher. (The
 // hub's own rules are tested without a socket in test/domain/watch.)

@@ -1,7 +1,7 @@
 /**
  * The OpenSIPS-compatible MI handler (docs/mi.md), called directly on an
  * in-process registry: the four commands and their 4.0 aliases, named and
- * positional parameters, every error of MI.md, and the JSON-RPC 2.0 envelope
+ * positional parameters, every error of docs/mi.md, and the JSON-RPC 2.0 envelope
  * (batches, notifications, request errors). What only HTTP does is in
  * mi-http.test.ts.
  */
