@@ -46,11 +46,21 @@ type StatusReportServiceClient interface {
 	// group.
 	UnregisterIdentifier(ctx context.Context, in *UnregisterIdentifierRequest, opts ...grpc.CallOption) (*UnregisterIdentifierResponse, error)
 	// SetStatus sets an identifier's status and details. Mirrors the script
-	// function `sr_set_status`.
+	// function `sr_set_status`. With `ttl` it arms the identifier's lease; on an
+	// identifier with an armed lease every SetStatus restarts it, even one that
+	// changes nothing.
 	SetStatus(ctx context.Context, in *SetStatusRequest, opts ...grpc.CallOption) (*SetStatusResponse, error)
 	// AddReport appends a report to an identifier's ring, dropping the oldest
 	// when the ring is full. Mirrors the script function `sr_add_report`.
 	AddReport(ctx context.Context, in *AddReportRequest, opts ...grpc.CallOption) (*AddReportResponse, error)
+	// RefreshLease restarts an identifier's armed lease without writing anything
+	// (no revision): the publisher's heartbeat. LEASE_NOT_ARMED when no lease is
+	// armed. When a lease runs out the identifier's status becomes the
+	// configured `leases.expired_status` (default -1) with details
+	// `leases.expired_details` (default "lease expired") and a report; after
+	// `remove_after` more without being armed again it is unregistered (for
+	// `main`, the whole group).
+	RefreshLease(ctx context.Context, in *RefreshLeaseRequest, opts ...grpc.CallOption) (*RefreshLeaseResponse, error)
 	// WatchStatus streams a snapshot (or the changes after `start_revision`) and
 	// then every matching change, in revision order. Mirrors the OpenSIPS event
 	// `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
@@ -166,6 +176,15 @@ func (c *statusReportServiceClient) AddReport(ctx context.Context, in *AddReport
 	return out, nil
 }
 
+func (c *statusReportServiceClient) RefreshLease(ctx context.Context, in *RefreshLeaseRequest, opts ...grpc.CallOption) (*RefreshLeaseResponse, error) {
+	out := new(RefreshLeaseResponse)
+	err := c.cc.Invoke(ctx, "/sr.v1.StatusReportService/RefreshLease", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *statusReportServiceClient) WatchStatus(ctx context.Context, in *WatchStatusRequest, opts ...grpc.CallOption) (StatusReportService_WatchStatusClient, error) {
 	stream, err := c.cc.NewStream(ctx, &_StatusReportService_serviceDesc.Streams[0], "/sr.v1.StatusReportService/WatchStatus", opts...)
 	if err != nil {
@@ -231,11 +250,21 @@ type StatusReportServiceServer interface {
 	// group.
 	UnregisterIdentifier(context.Context, *UnregisterIdentifierRequest) (*UnregisterIdentifierResponse, error)
 	// SetStatus sets an identifier's status and details. Mirrors the script
-	// function `sr_set_status`.
+	// function `sr_set_status`. With `ttl` it arms the identifier's lease; on an
+	// identifier with an armed lease every SetStatus restarts it, even one that
+	// changes nothing.
 	SetStatus(context.Context, *SetStatusRequest) (*SetStatusResponse, error)
 	// AddReport appends a report to an identifier's ring, dropping the oldest
 	// when the ring is full. Mirrors the script function `sr_add_report`.
 	AddReport(context.Context, *AddReportRequest) (*AddReportResponse, error)
+	// RefreshLease restarts an identifier's armed lease without writing anything
+	// (no revision): the publisher's heartbeat. LEASE_NOT_ARMED when no lease is
+	// armed. When a lease runs out the identifier's status becomes the
+	// configured `leases.expired_status` (default -1) with details
+	// `leases.expired_details` (default "lease expired") and a report; after
+	// `remove_after` more without being armed again it is unregistered (for
+	// `main`, the whole group).
+	RefreshLease(context.Context, *RefreshLeaseRequest) (*RefreshLeaseResponse, error)
 	// WatchStatus streams a snapshot (or the changes after `start_revision`) and
 	// then every matching change, in revision order. Mirrors the OpenSIPS event
 	// `E_CORE_SR_STATUS_CHANGED`. The response's initial metadata
@@ -281,6 +310,9 @@ func (UnimplementedStatusReportServiceServer) SetStatus(context.Context, *SetSta
 }
 func (UnimplementedStatusReportServiceServer) AddReport(context.Context, *AddReportRequest) (*AddReportResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AddReport not implemented")
+}
+func (UnimplementedStatusReportServiceServer) RefreshLease(context.Context, *RefreshLeaseRequest) (*RefreshLeaseResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RefreshLease not implemented")
 }
 func (UnimplementedStatusReportServiceServer) WatchStatus(*WatchStatusRequest, StatusReportService_WatchStatusServer) error {
 	return status.Errorf(codes.Unimplemented, "method WatchStatus not implemented")
@@ -496,6 +528,24 @@ func _StatusReportService_AddReport_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StatusReportService_RefreshLease_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RefreshLeaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusReportServiceServer).RefreshLease(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/sr.v1.StatusReportService/RefreshLease",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusReportServiceServer).RefreshLease(ctx, req.(*RefreshLeaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _StatusReportService_WatchStatus_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchStatusRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -564,6 +614,10 @@ var _StatusReportService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddReport",
 			Handler:    _StatusReportService_AddReport_Handler,
+		},
+		{
+			MethodName: "RefreshLease",
+			Handler:    _StatusReportService_RefreshLease_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -29,7 +29,7 @@ import {
   resolvePageSize,
 } from "./page-token.js";
 import { LIST_SELECTION, type SelectionInput, parseSelection } from "./selection.js";
-import { MAX_PAGE_BYTES, estimateHeaderBytes, estimateNameBytes, estimateReportBytes, estimateStatusBytes } from "./sizes.js";
+import { MAX_PAGE_BYTES, estimateHeaderBytes, estimateNameBytes, estimateReportBytes, estimateViewBytes } from "./sizes.js";
 import { requireSelected, walk } from "./walk.js";
 
 export interface ListRequest extends PageRequest {
@@ -58,7 +58,7 @@ const STATUS: PageShape<GroupStatusPage> = {
   add(page, group, identifier) {
     const view = statusView(group, identifier);
     page.identifiers.push(view);
-    return { bytes: estimateStatusBytes(view.group, view.identifier, view.details) };
+    return { bytes: estimateViewBytes(view) };
   },
 };
 

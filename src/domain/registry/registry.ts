@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { groupNotFound, identifierNotFound } from "../errors.js";
-import { ALL, MAIN, checkName, checkText, compareCodePoints, foldName, identifierSortKey } from "../names.js";
-import { type ReportEntry, ReportRing } from "../report-ring.js";
-import { snapshotViews } from "../listing/walk.js";
+import { expiryWrites } from "../leases/expiry.js";
+import { Leases } from "../leases/leases.js";
+import { DEFAULT_LEASE_SETTINGS, checkLeaseArguments, checkLeaseState, leaseNotArmed } from "../leases/rules.js";
+import { MAIN, checkName, checkText, foldName } from "../names.js";
+import { ReportRing } from "../report-ring.js";
 import {
   DEFAULT_LIMITS,
   DEFAULT_REPORT_CAPACITY,
@@ -16,23 +17,24 @@ import {
   reportsDisabled,
   writeIdentifierName,
 } from "./rules.js";
+import { RegistryReads } from "./reads.js";
+import type { Group, Identifier } from "./store.js";
 import type {
   ChangeBase,
   ChangeDetail,
   ChangeListener,
-  GroupRecord,
-  IdentifierRecord,
   IdentifierRef,
+  LeaseView,
+  RefreshLeaseInput,
   RegisterGroupInput,
   RegisterIdentifierInput,
   RegistryLimits,
-  RegistryReader,
-  Selection,
+  RegistryOptions,
   SetStatusInput,
   StatusView,
   WriteOrigin,
 } from "./types.js";
-import { aggregateView, statusView } from "./views.js";
+import { statusView } from "./views.js";
 
 // What the other modules import from here, wherever it now lives.
 export * from "./types.js";
@@ -40,37 +42,19 @@ export { DEFAULT_LIMITS, DEFAULT_REPORT_CAPACITY, DEFAULT_STATUS, MAX_REPORT_CAP
 export { AGGREGATED_DETAILS } from "./views.js";
 export { estimateReportBytes, estimateStatusBytes } from "../listing/sizes.js";
 
-interface Identifier extends IdentifierRecord {
-  status: number;
-  details: string | undefined;
-  revision: number;
-  updateTime: number;
-  readonly reports: ReportRing;
-}
-
-interface Group extends GroupRecord {
-  readonly identifiers: Map<string, Identifier>;
-  revision: number;
-  /** The identifiers in list order, until one is added or removed. */
-  sorted: Identifier[] | undefined;
-}
-
-const byKey = (a: { key: string }, b: { key: string }) => compareCodePoints(a.key, b.key);
-const byIdentifierKey = (a: Identifier, b: Identifier) => compareCodePoints(identifierSortKey(a.key), identifierSortKey(b.key));
+const leaseOwner = (group: Group, identifier: Identifier) => ({ groupKey: group.key, identifierKey: identifier.key });
 
 /**
- * The Status/Report registry: groups of identifiers with a status, details and
- * a report ring, and one revision counter. Plain synchronous TypeScript: every
- * call validates everything before it changes anything, and listeners hear of a
- * change only once the state is consistent again. Listing reads it through
- * RegistryReader (listing/).
+ * The Status/Report registry: groups of identifiers with a status, details, a
+ * report ring and a lease, and one revision counter. Plain synchronous
+ * TypeScript: every call validates everything before it changes anything, and
+ * listeners hear of a change only once the state is consistent again. Listing
+ * reads it through RegistryReader (listing/); lease deadlines come back as
+ * changes made here like any other.
  */
-export class Registry implements RegistryReader {
-  private readonly groups = new Map<string, Group>();
-  private sortedGroups: Group[] | undefined;
-  private identifierCount = 0;
-  private currentRevision = 0;
+export class Registry extends RegistryReads {
   private readonly listeners = new Set<ChangeListener>();
+  private readonly leases: Leases;
   /**
    * Names this registry instance: revisions only mean something within one
    * registry, so a resuming watcher checks it still talks to the same one.
@@ -80,20 +64,31 @@ export class Registry implements RegistryReader {
   constructor(
     readonly limits: RegistryLimits = DEFAULT_LIMITS,
     private readonly now: () => number = Date.now,
-  ) {}
-
-  get revision(): number {
-    return this.currentRevision;
+    options: RegistryOptions = {},
+  ) {
+    super();
+    this.leases = new Leases(expiryWrites(this, options.leases ?? DEFAULT_LEASE_SETTINGS), options.clock, now);
   }
 
-  get totalIdentifiers(): number {
-    return this.identifierCount;
+  /** Leases armed or waiting for their removal (for tests and metrics). */
+  get scheduledLeases(): number {
+    return this.leases.scheduled;
   }
 
   /** Listens to every change, in revision order; returns the unsubscriber. */
   onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** How many listeners hear the changes (for the server's own counts). */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Stops the lease timer as the server stops (it stays stopped unless a write arms a lease again). */
+  close(): void {
+    this.leases.close();
   }
 
   // ---- writes ----
@@ -106,7 +101,7 @@ export class Registry implements RegistryReader {
   registerGroup(input: RegisterGroupInput, origin: WriteOrigin = {}): { created: boolean; revision: number } {
     checkName("group", input.group, "group");
     checkRegistration(input);
-    const existing = this.groups.get(foldName(input.group));
+    const existing = this.store.get(foldName(input.group));
     if (existing?.internal && !origin.server) throw internalGroupDenied(existing.name);
     if (existing) {
       const main = existing.identifiers.get(MAIN);
@@ -120,14 +115,7 @@ export class Registry implements RegistryReader {
 
   unregisterGroup(input: { group: string }, origin: WriteOrigin = {}): { revision: number } {
     checkName("group", input.group, "group");
-    const group = this.writableGroup(input.group, origin);
-    const { revision } = this.change(group, () => {
-      this.groups.delete(group.key);
-      this.sortedGroups = undefined;
-      this.identifierCount -= group.identifiers.size;
-      return [undefined, { kind: "unregistered" }];
-    });
-    return { revision };
+    return { revision: this.removeGroup(this.writableGroup(input.group, origin)) };
   }
 
   registerIdentifier(
@@ -148,7 +136,7 @@ export class Registry implements RegistryReader {
       }
       return { created: false, status: statusView(group, existing), revision: this.currentRevision };
     }
-    checkIdentifierRoom(this.limits, group.name, group.identifiers.size, this.identifierCount);
+    checkIdentifierRoom(this.limits, group.name, group.identifiers.size, this.store.totalIdentifiers);
     const { status, revision } = this.change(group, (revision) => {
       const identifier = this.addIdentifier(group, name, input, revision);
       return [identifier, { kind: "registered", status: statusView(group, identifier) }];
@@ -159,110 +147,42 @@ export class Registry implements RegistryReader {
   unregisterIdentifier(input: IdentifierRef, origin: WriteOrigin = {}): { revision: number } {
     checkName("group", input.group, "group");
     const name = writeIdentifierName(input.identifier);
-    const group = this.writableGroup(input.group, origin);
-    const identifier = this.findIdentifier(group, name);
-    const { revision } = this.change(group, (revision) => {
-      group.identifiers.delete(identifier.key);
-      group.sorted = undefined;
-      group.revision = revision;
-      this.identifierCount--;
-      return [identifier, { kind: "unregistered" }];
-    });
-    return { revision };
+    return { revision: this.removeIdentifier(...this.writableIdentifier(input.group, name, origin)) };
   }
 
+  /** Sets status and details; restarts an armed lease even when nothing changes (docs/model.md, Leases). */
   setStatus(input: SetStatusInput, origin: WriteOrigin = {}): { changed: boolean; oldStatus: number; revision: number } {
     checkName("group", input.group, "group");
     const name = writeIdentifierName(input.identifier);
     checkStatusValue("status", input.status);
     if (input.details !== undefined) checkText("details", input.details);
-    const group = this.writableGroup(input.group, origin);
-    const identifier = this.findIdentifier(group, name);
-    const oldStatus = identifier.status;
-    const statusChanged = oldStatus !== input.status;
-    if (!statusChanged && identifier.details === input.details) {
-      return { changed: false, oldStatus, revision: this.currentRevision };
+    checkLeaseArguments(input, false);
+    const [group, identifier] = this.writableIdentifier(input.group, name, origin);
+    if (!group.internal) {
+      checkLeaseState(input, identifier.lease, group.name, identifier.name);
+      identifier.lease = this.leases.write(identifier.lease, leaseOwner(group, identifier), input);
     }
-    const { revision } = this.change(group, (revision) => {
-      identifier.status = input.status;
-      identifier.details = input.details;
-      identifier.revision = revision;
-      identifier.updateTime = this.now();
-      return [identifier, { kind: "status", status: input.status, oldStatus, details: input.details, statusChanged }];
-    });
-    return { changed: statusChanged, oldStatus, revision };
+    return this.writeStatus(group, identifier, input.status, input.details);
+  }
+
+  /** Restarts an armed lease (with a new ttl when given; 0 disarms it) without a change. */
+  refreshLease(input: RefreshLeaseInput, origin: WriteOrigin = {}): { lease: LeaseView | undefined; revision: number } {
+    checkName("group", input.group, "group");
+    const name = writeIdentifierName(input.identifier);
+    checkLeaseArguments({ ttlMs: input.ttlMs }, false);
+    const [group, identifier] = this.writableIdentifier(input.group, name, origin);
+    if (!identifier.lease?.armed) throw leaseNotArmed(group.name, identifier.name);
+    identifier.lease = this.leases.write(identifier.lease, leaseOwner(group, identifier), { ttlMs: input.ttlMs });
+    return { lease: statusView(group, identifier).lease, revision: this.currentRevision };
   }
 
   addReport(input: IdentifierRef & { text: string }, origin: WriteOrigin = {}): { sequence: number; revision: number } {
     checkName("group", input.group, "group");
     const name = writeIdentifierName(input.identifier);
     checkText("text", input.text);
-    const group = this.writableGroup(input.group, origin);
-    const identifier = this.findIdentifier(group, name);
+    const [group, identifier] = this.writableIdentifier(input.group, name, origin);
     if (identifier.reports.capacity === 0) throw reportsDisabled(group.name, identifier.name);
-    const { report, revision } = this.change(group, (revision) => {
-      identifier.revision = revision;
-      return [identifier, { kind: "report", report: identifier.reports.add(input.text, this.now()) }];
-    });
-    return { sequence: report.sequence, revision };
-  }
-
-  // ---- reads ----
-
-  /** One identifier's status, or the group aggregated for `all`; empty means `main`. */
-  getStatus(input: IdentifierRef): { status: StatusView; revision: number } {
-    checkName("group", input.group, "group");
-    const name = input.identifier === "" ? MAIN : input.identifier;
-    const aggregated = foldName(name) === ALL;
-    if (!aggregated) checkName("identifier", name, "identifier");
-    const group = this.findGroup(input.group);
-    const status = aggregated ? aggregateView(group) : statusView(group, this.findIdentifier(group, name));
-    return { status, revision: this.currentRevision };
-  }
-
-  checkStatus(input: IdentifierRef): { ready: boolean; status: number } {
-    const { status } = this.getStatus(input);
-    return { ready: status.ready, status: status.status };
-  }
-
-  /** Whether a group is internal; undefined when it does not exist. */
-  isInternal(group: string): boolean | undefined {
-    return this.groups.get(foldName(group))?.internal;
-  }
-
-  /** Every group aggregated, in order (for the health service's List). */
-  aggregates(): StatusView[] {
-    return this.groupsInOrder().map(aggregateView);
-  }
-
-  /**
-   * The statuses of the selected identifiers at the current revision, in list
-   * order. Unknown groups or identifiers select nothing.
-   */
-  snapshot(selection: Selection): StatusView[] {
-    return snapshotViews(this, selection);
-  }
-
-  /** The reports of one identifier (for snapshots); empty when it does not exist. */
-  reportsOf(group: string, identifier: string): { capacity: number; reports: ReportEntry[] } {
-    const found = this.groups.get(foldName(group))?.identifiers.get(foldName(identifier));
-    return found ? { capacity: found.reports.capacity, reports: found.reports.list() } : { capacity: 0, reports: [] };
-  }
-
-  groupsInOrder(): readonly GroupRecord[] {
-    this.sortedGroups ??= [...this.groups.values()].sort(byKey);
-    return this.sortedGroups;
-  }
-
-  groupByKey(key: string): GroupRecord | undefined {
-    return this.groups.get(key);
-  }
-
-  identifiersInOrder(record: GroupRecord): readonly IdentifierRecord[] {
-    const group = this.groups.get(record.key);
-    if (!group) return [];
-    group.sorted ??= [...group.identifiers.values()].sort(byIdentifierKey);
-    return group.sorted;
+    return this.appendReport(group, identifier, input.text);
   }
 
   // ---- internals ----
@@ -289,18 +209,18 @@ export class Registry implements RegistryReader {
 
   /** Returns the revision of the group's registration. */
   private createGroup(input: RegisterGroupInput, internal: boolean): number {
-    checkGroupRoom(this.limits, this.groups.size, this.identifierCount);
+    checkGroupRoom(this.limits, this.store.groupCount, this.store.totalIdentifiers);
     const key = foldName(input.group);
     const group: Group = { name: input.group, key, internal, identifiers: new Map(), revision: 0, createTime: this.now(), sorted: undefined };
     return this.change(group, (revision) => {
       group.revision = revision;
-      this.groups.set(key, group);
-      this.sortedGroups = undefined;
+      this.store.addGroup(group);
       const main = this.addIdentifier(group, MAIN, input, revision);
       return [main, { kind: "registered", status: statusView(group, main) }];
     }).revision;
   }
 
+  /** A new identifier, its lease armed when the registration has a ttl (internal groups have none). */
   private addIdentifier(group: Group, name: string, input: RegisterGroupInput, revision: number): Identifier {
     const identifier: Identifier = {
       name,
@@ -310,28 +230,62 @@ export class Registry implements RegistryReader {
       revision,
       updateTime: this.now(),
       reports: new ReportRing(input.reportCapacity ?? DEFAULT_REPORT_CAPACITY),
+      lease: undefined,
     };
-    group.identifiers.set(identifier.key, identifier);
-    group.sorted = undefined;
-    this.identifierCount++;
+    if (!group.internal) identifier.lease = this.leases.write(undefined, leaseOwner(group, identifier), input);
+    this.store.addIdentifier(group, identifier);
     return identifier;
   }
 
-  private findGroup(name: string): Group {
-    const group = this.groups.get(foldName(name));
-    if (!group) throw groupNotFound(name);
-    return group;
+  private removeGroup(group: Group): number {
+    for (const identifier of group.identifiers.values()) if (identifier.lease) this.leases.drop(identifier.lease);
+    return this.change(group, () => {
+      this.store.deleteGroup(group);
+      return [undefined, { kind: "unregistered" }];
+    }).revision;
+  }
+
+  private removeIdentifier(group: Group, identifier: Identifier): number {
+    if (identifier.lease) this.leases.drop(identifier.lease);
+    return this.change(group, (revision) => {
+      this.store.deleteIdentifier(group, identifier);
+      group.revision = revision;
+      return [identifier, { kind: "unregistered" }];
+    }).revision;
+  }
+
+  /** A status and details write; no change (and no revision) when both are as they were. */
+  private writeStatus(group: Group, identifier: Identifier, status: number, details: string | undefined) {
+    const oldStatus = identifier.status;
+    const statusChanged = oldStatus !== status;
+    if (!statusChanged && identifier.details === details) return { changed: false, oldStatus, revision: this.currentRevision };
+    const { revision } = this.change(group, (revision) => {
+      identifier.status = status;
+      identifier.details = details;
+      identifier.revision = revision;
+      identifier.updateTime = this.now();
+      return [identifier, { kind: "status", status, oldStatus, details, statusChanged }];
+    });
+    return { changed: statusChanged, oldStatus, revision };
+  }
+
+  private appendReport(group: Group, identifier: Identifier, text: string): { sequence: number; revision: number } {
+    const { report, revision } = this.change(group, (revision) => {
+      identifier.revision = revision;
+      return [identifier, { kind: "report", report: identifier.reports.add(text, this.now()) }];
+    });
+    return { sequence: report.sequence, revision };
   }
 
   private writableGroup(name: string, origin: WriteOrigin): Group {
-    const group = this.findGroup(name);
+    const group = this.store.find(name);
     if (group.internal && !origin.server) throw internalGroupDenied(group.name);
     return group;
   }
 
-  private findIdentifier(group: Group, name: string): Identifier {
-    const identifier = group.identifiers.get(foldName(name));
-    if (!identifier) throw identifierNotFound(group.name, name);
-    return identifier;
+  /** The identifier a write names (its name checked), in a group `origin` may write. */
+  private writableIdentifier(groupName: string, name: string, origin: WriteOrigin): [Group, Identifier] {
+    const group = this.writableGroup(groupName, origin);
+    return [group, this.store.findIdentifier(group, name)];
   }
 }

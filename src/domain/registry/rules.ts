@@ -3,6 +3,7 @@
  * kept apart from the state so each reads on its own. Pure: no state.
  */
 import { SrError, invalidArgument, limitReached } from "../errors.js";
+import { checkLeaseArguments } from "../leases/rules.js";
 import { ALL, MAIN, checkName, checkText, foldName } from "../names.js";
 import type { RegisterGroupInput, RegistryLimits } from "./types.js";
 
@@ -29,11 +30,12 @@ function checkCapacity(capacity: number): void {
   }
 }
 
-/** The optional values of a registration (status, details, report capacity). */
+/** The optional values of a registration (status, details, report capacity, lease), in field order. */
 export function checkRegistration(input: RegisterGroupInput): void {
   if (input.status !== undefined) checkStatusValue("status", input.status);
   if (input.details !== undefined) checkText("details", input.details);
   if (input.reportCapacity !== undefined) checkCapacity(input.reportCapacity);
+  checkLeaseArguments(input, true);
 }
 
 /** The identifier a write names: empty means `main`, `all` is refused. */

@@ -2,6 +2,9 @@
  * What the registry's users see: the views it answers with, the changes it
  * emits, the inputs of its writes, and the read-only records listing walks.
  */
+import type { Lease, LeaseWrite } from "../leases/leases.js";
+import type { LeaseSettings } from "../leases/rules.js";
+import type { Clock } from "../watch/clock.js";
 import type { ReadonlyReportRing, ReportEntry } from "../report-ring.js";
 
 export interface RegistryLimits {
@@ -22,6 +25,15 @@ export interface StatusView {
   revision: number;
   /** Milliseconds since the epoch of the last status or details change. */
   updateTime: number;
+  /** Set while a lease is armed: as of the view's making (a refresh is not a change). */
+  lease?: LeaseView;
+}
+
+/** An armed lease as readers see it. */
+export interface LeaseView {
+  ttlMs: number;
+  /** Milliseconds since the epoch when it runs out. */
+  expireTime: number;
 }
 
 export interface ChangeBase {
@@ -53,12 +65,19 @@ export type Change = ChangeBase & ChangeDetail;
 
 export type ChangeListener = (change: Change) => void;
 
+/** What the registry runs on beyond its limits: the monotonic clock of lease deadlines, and what an expiry writes. */
+export interface RegistryOptions {
+  clock?: Clock | undefined;
+  leases?: LeaseSettings | undefined;
+}
+
 /** Where a write comes from: the server itself may write internal groups. */
 export interface WriteOrigin {
   server?: boolean;
 }
 
-export interface RegisterGroupInput {
+/** `ttlMs` and `removeAfterMs` of a write: undefined when absent (docs/model.md, Leases). */
+export interface RegisterGroupInput extends LeaseWrite {
   group: string;
   status?: number | undefined;
   details?: string | undefined;
@@ -69,11 +88,18 @@ export interface RegisterIdentifierInput extends RegisterGroupInput {
   identifier: string;
 }
 
-export interface SetStatusInput {
+export interface SetStatusInput extends LeaseWrite {
   group: string;
   identifier: string;
   status: number;
   details?: string | undefined;
+}
+
+export interface RefreshLeaseInput {
+  group: string;
+  identifier: string;
+  /** A new ttl; undefined keeps the lease's, 0 disarms it. */
+  ttlMs?: number | undefined;
 }
 
 export interface IdentifierRef {
@@ -135,6 +161,8 @@ export interface IdentifierRecord {
   readonly revision: number;
   readonly updateTime: number;
   readonly reports: ReadonlyReportRing;
+  /** Its lease, armed or waiting for its removal; none without one. */
+  readonly lease?: Readonly<Lease> | undefined;
 }
 
 /** One group as readers see it; only the registry changes it. */

@@ -5,7 +5,7 @@ export const AGGREGATED_DETAILS = "aggregated";
 
 /** What a reader sees of one identifier. */
 export function statusView(group: GroupRecord, identifier: IdentifierRecord): StatusView {
-  return {
+  const view: StatusView = {
     group: group.name,
     identifier: identifier.name,
     status: identifier.status,
@@ -14,6 +14,10 @@ export function statusView(group: GroupRecord, identifier: IdentifierRecord): St
     revision: identifier.revision,
     updateTime: identifier.updateTime,
   };
+  // A copy: a change's view keeps the deadline it had, whatever refreshes follow.
+  const lease = identifier.lease;
+  if (lease?.armed) view.lease = { ttlMs: lease.ttlMs, expireTime: lease.expireTime };
+  return view;
 }
 
 /** The group aggregated (`all`): ready unless a member is below zero; an empty group is ready. */

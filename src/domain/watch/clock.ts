@@ -1,8 +1,11 @@
 /**
- * Time as the watch hub sees it: injected like the registry's clock, so
- * progress timing can be tested with a fake one.
+ * The domain's one clock for durations and timers (watch progress, lease
+ * deadlines): monotonic, so a wall-clock step never fires a timer early or
+ * late, and injected, so tests drive time with a fake one. Timestamps shown to
+ * readers come from the registry's wall clock instead.
  */
 export interface Clock {
+  /** Monotonic milliseconds; only differences mean something. */
   now(): number;
   /** Calls `callback` once after `ms`; the timer must not keep the process alive. */
   setTimer(callback: () => void, ms: number): unknown;
@@ -10,7 +13,7 @@ export interface Clock {
 }
 
 export const systemClock: Clock = {
-  now: Date.now,
+  now: () => performance.now(),
   setTimer(callback, ms) {
     const timer = setTimeout(callback, ms);
     timer.unref?.();

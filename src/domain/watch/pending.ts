@@ -1,4 +1,4 @@
-import { estimateReportBytes, estimateStatusBytes } from "../listing/sizes.js";
+import { estimateReportBytes, estimateStatusBytes, estimateViewBytes } from "../listing/sizes.js";
 import type { Change } from "../registry/registry.js";
 
 /** A change's estimated wire size, which the byte budget counts. */
@@ -9,7 +9,7 @@ export function changeBytes(change: Change): number {
     case "report":
       return estimateStatusBytes(change.group, change.identifier, undefined) + estimateReportBytes(change.report.text);
     case "registered":
-      return estimateStatusBytes(change.group, change.identifier, change.status.details);
+      return estimateViewBytes(change.status);
     case "unregistered":
       return estimateStatusBytes(change.group, change.identifier, undefined);
   }

@@ -1,4 +1,4 @@
-import { MAX_PAGE_BYTES, estimateHeaderBytes, estimateReportBytes, estimateStatusBytes } from "../listing/sizes.js";
+import { MAX_PAGE_BYTES, estimateHeaderBytes, estimateReportBytes, estimateViewBytes } from "../listing/sizes.js";
 import type { ReportEntry } from "../report-ring.js";
 import type { GroupReportsPage, Registry, StatusView } from "../registry/registry.js";
 import type { WatchFilter } from "./filter.js";
@@ -36,7 +36,7 @@ export function cutSnapshot(registry: SnapshotRegistry, filter: WatchFilter, res
   };
   for (const view of views) {
     let current = part ?? newPart();
-    const size = estimateStatusBytes(view.group, view.identifier, view.details);
+    const size = estimateViewBytes(view);
     if (current.identifiers.length >= SNAPSHOT_PART_IDENTIFIERS || (bytes > 0 && bytes + size > MAX_PAGE_BYTES)) {
       current = newPart();
     }

@@ -1,4 +1,6 @@
-import type { Change, GroupReportsPage, StatusView } from "../../domain/registry/registry.js";
+import type { Change, GroupReportsPage, LeaseView, StatusView } from "../../domain/registry/registry.js";
+import type { LeaseWrite } from "../../domain/leases/leases.js";
+import type { Duration } from "../../../gen/ts/google/protobuf/duration.js";
 import type { ReportEntry } from "../../domain/report-ring.js";
 import type { WatchEvent } from "../../domain/watch/watcher.js";
 import type {
@@ -7,6 +9,32 @@ import type {
   Report,
   WatchStatusResponse,
 } from "../../../gen/ts/sr/v1/sr.js";
+
+/**
+ * A Duration in whole milliseconds, rounded away from zero so that no non-zero
+ * duration becomes 0 (which disarms) and a lease is never shorter than asked.
+ * The domain checks the range, naming the field.
+ */
+export function durationToMs(duration: Duration | undefined): number | undefined {
+  if (duration === undefined) return undefined;
+  const ms = Number(duration.seconds) * 1000 + duration.nanos / 1e6;
+  return ms > 0 ? Math.ceil(ms) : ms < 0 ? Math.floor(ms) : 0;
+}
+
+export function msToDuration(ms: number): Duration {
+  const whole = Math.round(ms);
+  return { seconds: BigInt(Math.trunc(whole / 1000)), nanos: (whole % 1000) * 1_000_000 };
+}
+
+/** The `ttl` and `remove_after` of SetStatus, RegisterGroup and RegisterIdentifier. */
+export function leaseWriteOf(req: { ttl?: Duration | undefined; removeAfter?: Duration | undefined }): LeaseWrite {
+  return { ttlMs: durationToMs(req.ttl), removeAfterMs: durationToMs(req.removeAfter) };
+}
+
+/** An armed lease's fields, as IdentifierStatus and RefreshLeaseResponse carry them (none when disarmed). */
+export function toLeaseFields(lease: LeaseView | undefined): { leaseTtl?: Duration; leaseExpireTime?: Date } {
+  return lease ? { leaseTtl: msToDuration(lease.ttlMs), leaseExpireTime: new Date(lease.expireTime) } : {};
+}
 
 /** Domain values to the generated protobuf types (numbers become uint64 bigints). */
 export function toIdentifierStatus(view: StatusView): IdentifierStatus {
@@ -18,6 +46,7 @@ export function toIdentifierStatus(view: StatusView): IdentifierStatus {
     ready: view.ready,
     revision: BigInt(view.revision),
     updateTime: new Date(view.updateTime),
+    ...toLeaseFields(view.lease),
   };
 }
 

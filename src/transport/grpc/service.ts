@@ -6,6 +6,7 @@ import {
   ListIdentifiersRequest,
   ListReportsRequest,
   ListStatusRequest,
+  RefreshLeaseRequest,
   RegisterGroupRequest,
   RegisterIdentifierRequest,
   SetStatusRequest,
@@ -21,7 +22,7 @@ import { listIdentifiers, listReports, listStatus } from "../../domain/listing/p
 import type { WatchHub } from "../../domain/watch/hub.js";
 import { withStrictUtf8 } from "./codec.js";
 import { toGrpcError } from "./errors.js";
-import { toGroupReports, toIdentifierStatus } from "./mapping.js";
+import { durationToMs, leaseWriteOf, toGroupReports, toIdentifierStatus, toLeaseFields } from "./mapping.js";
 import { type WatchStatusHandler, watchStatusHandler, watchStatusSerialize } from "./watch-status.js";
 
 type Call<Req> = ServerUnaryCall<Req, unknown>;
@@ -64,6 +65,7 @@ export const statusReportDefinition = withStrictUtf8(
     unregisterIdentifier: UnregisterIdentifierRequest,
     setStatus: SetStatusRequest,
     addReport: AddReportRequest,
+    refreshLease: RefreshLeaseRequest,
     watchStatus: WatchStatusRequest,
   },
 );
@@ -93,26 +95,30 @@ export function statusReportService(registry: Registry, hub: WatchHub, gate: Adm
       return { groups: page.groups.map(toGroupReports), revision: big(page.revision), nextPageToken: page.nextPageToken };
     }),
     registerGroup: unary(gate, byGroup, (req: RegisterGroupRequest) => {
-      const { created, revision } = registry.registerGroup(req);
+      const { created, revision } = registry.registerGroup({ ...req, ...leaseWriteOf(req) });
       return { created, revision: big(revision) };
     }),
     unregisterGroup: unary(gate, byGroup, (req: UnregisterGroupRequest) => ({
       revision: big(registry.unregisterGroup(req).revision),
     })),
     registerIdentifier: unary(gate, byGroup, (req: RegisterIdentifierRequest) => {
-      const { created, status, revision } = registry.registerIdentifier(req);
+      const { created, status, revision } = registry.registerIdentifier({ ...req, ...leaseWriteOf(req) });
       return { created, status: toIdentifierStatus(status), revision: big(revision) };
     }),
     unregisterIdentifier: unary(gate, byGroup, (req: UnregisterIdentifierRequest) => ({
       revision: big(registry.unregisterIdentifier(req).revision),
     })),
     setStatus: unary(gate, byGroup, (req: SetStatusRequest) => {
-      const { changed, oldStatus, revision } = registry.setStatus(req);
+      const { changed, oldStatus, revision } = registry.setStatus({ ...req, ...leaseWriteOf(req) });
       return { changed, oldStatus, revision: big(revision) };
     }),
     addReport: unary(gate, byGroup, (req: AddReportRequest) => {
       const { sequence, revision } = registry.addReport(req);
       return { sequence: big(sequence), revision: big(revision) };
+    }),
+    refreshLease: unary(gate, byGroup, (req: RefreshLeaseRequest) => {
+      const { lease, revision } = registry.refreshLease({ group: req.group, identifier: req.identifier, ttlMs: durationToMs(req.ttl) });
+      return { ...toLeaseFields(lease), revision: big(revision) };
     }),
     watchStatus: watchStatusHandler(registry, hub, gate),
   };

@@ -186,6 +186,16 @@ const PRODUCED: Partial<Record<Reason, Arrange>> = {
     await failure(() => c.registerGroup({ group: uniq("g"), reportCapacity: 40_000 })),
     { metadata: { field: "report_capacity" } },
   ],
+  DURATION_OUT_OF_RANGE: async () => [
+    await failure(() => c.setStatus({ group: uniq("absent"), status: 1, ttl: { seconds: 0n, nanos: 500_000_000 } })),
+    { metadata: { field: "ttl" } },
+  ],
+  // Without a ttl in the write, remove_after needs the identifier's armed lease, so the group must exist.
+  TTL_REQUIRED: async () => {
+    const g = await group();
+    const error = await failure(() => c.setStatus({ group: g, status: 1, removeAfter: { seconds: 60n } }));
+    return [error, { metadata: { field: "remove_after", group: g, identifier: "main" } }];
+  },
   PAGE_SIZE_INVALID: async () => [await failure(() => c.listStatus({ pageSize: -1 })), { metadata: { field: "page_size" } }],
   PAGE_TOKEN_INVALID: async () => [await failure(() => c.listStatus({ pageToken: "not-a-token" })), { metadata: { field: "page_token" } }],
   REVISION_AHEAD: async () => {
@@ -208,6 +218,10 @@ const PRODUCED: Partial<Record<Reason, Arrange>> = {
     const g = await group({ reportCapacity: 0 });
     return [await failure(() => c.addReport({ group: g, text: "hello" })), { metadata: { group: g, identifier: "main" } }];
   },
+  LEASE_NOT_ARMED: async () => {
+    const g = await group();
+    return [await failure(() => c.refreshLease({ group: g })), { metadata: { group: g, identifier: "main" } }];
+  },
   LIMIT_REACHED: async () => {
     const g = await group();
     for (let i = 1; i < PER_GROUP; i++) await c.registerIdentifier({ group: g, identifier: `id-${i}` });
@@ -224,8 +238,8 @@ const PRODUCED: Partial<Record<Reason, Arrange>> = {
   },
 };
 
-/** Reasons kept for capabilities still to come (leases, storage modes). */
-const RESERVED: Reason[] = ["DURATION_OUT_OF_RANGE", "TTL_REQUIRED", "LEASE_NOT_ARMED", "STORAGE_UNAVAILABLE", "REPLICA_BEHIND"];
+/** Reasons kept for capabilities still to come (storage modes). */
+const RESERVED: Reason[] = ["STORAGE_UNAVAILABLE", "REPLICA_BEHIND"];
 
 function auth(token?: string): SrClient {
   const client = clientOf(authSrv.address, token);

@@ -512,6 +512,20 @@ describe("a page stays under 1 MiB", () => {
     expect(listed.every((i, n) => i.details === (n === 0 ? "d".repeat(2048) : "€".repeat(682)))).toBe(true);
   });
 
+  it("ListStatus counts the lease fields of leased identifiers", async () => {
+    const g = uniq("big-leases");
+    groups.push(g);
+    srv.registry.registerGroup({ group: g });
+    // Names sized so that a page of leased identifiers passes 1 MiB unless the lease fields are counted.
+    for (let i = 0; i < 9_000; i++) {
+      srv.registry.registerIdentifier({ group: g, identifier: `${String(i).padStart(5, "0")}${"l".repeat(45)}`, ttlMs: 3_600_000 });
+    }
+    const list = await pages((pageToken) => c.listStatus({ group: g, pageSize: 10_000, pageToken }));
+    expect(list.length).toBeGreaterThan(1);
+    for (const page of list) expect(ListStatusResponse.encode(page).finish().length).toBeLessThan(MiB);
+    expect(concat(list)[0]?.identifiers.filter((i) => i.leaseTtl !== undefined)).toHaveLength(9_000);
+  });
+
   it("ListIdentifiers with 255-byte names ends pages early", async () => {
     const g = `${"g".repeat(250)}${uniq("b")}`.slice(0, 255);
     groups.push(g);

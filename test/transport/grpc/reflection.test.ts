@@ -66,12 +66,16 @@ describe("server reflection", () => {
         for (const name of services) expect(registry.getService(name), name).toBeDefined();
         const byName = new Map(files.map((f) => [f.name, f]));
         // sr.proto does not import google/rpc: those files are served beside it.
-        expect(byName.get("sr/v1/sr.proto")?.dependency).toEqual(["google/protobuf/timestamp.proto"]);
+        expect(byName.get("sr/v1/sr.proto")?.dependency).toEqual(["google/protobuf/duration.proto", "google/protobuf/timestamp.proto"]);
         expect(byName.has("google/protobuf/timestamp.proto")).toBe(true);
-        // A message field of an imported type resolves to the real Timestamp.
-        const updateTime = registry.getMessage("sr.v1.IdentifierStatus")?.fields.find((f) => f.name === "update_time");
+        // Message fields of imported types resolve to the real Timestamp and Duration.
+        const fields = registry.getMessage("sr.v1.IdentifierStatus")?.fields;
+        const updateTime = fields?.find((f) => f.name === "update_time");
         expect(updateTime?.message?.typeName).toBe("google.protobuf.Timestamp");
         expect(updateTime?.message?.file.proto.name).toBe("google/protobuf/timestamp.proto");
+        const leaseTtl = fields?.find((f) => f.name === "lease_ttl");
+        expect(leaseTtl?.message?.typeName).toBe("google.protobuf.Duration");
+        expect(leaseTtl?.message?.file.proto.name).toBe("google/protobuf/duration.proto");
       });
 
       it("serves google.rpc's Status and error details, their imports resolved", async () => {

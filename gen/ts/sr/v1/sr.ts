@@ -20,6 +20,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration.js";
 import { Timestamp } from "../../google/protobuf/timestamp.js";
 
 export const protobufPackage = "sr.v1";
@@ -49,7 +50,19 @@ export interface IdentifierStatus {
   /** The registry revision of this identifier's last change of any kind. */
   revision: bigint;
   /** The time of the last status or details change. */
-  updateTime?: Date | undefined;
+  updateTime?:
+    | Date
+    | undefined;
+  /** The lease's duration, set while a lease is armed. */
+  leaseTtl?:
+    | Duration
+    | undefined;
+  /**
+   * When the armed lease runs out, set while a lease is armed. Reads carry the
+   * current deadline; watch events the deadline as of their change (a refresh
+   * is not a change).
+   */
+  leaseExpireTime?: Date | undefined;
 }
 
 /** Report is one entry of an identifier's report ring. */
@@ -217,7 +230,22 @@ export interface RegisterGroupRequest {
    * The report capacity of `main`, 0..32767 (default 50). When given for an
    * existing group it must equal `main`'s capacity.
    */
-  reportCapacity?: number | undefined;
+  reportCapacity?:
+    | number
+    | undefined;
+  /**
+   * Arms `main`'s lease for this long (1 s to 30 days); applies only when
+   * created. When it runs out, `main` is marked expired.
+   */
+  ttl?:
+    | Duration
+    | undefined;
+  /**
+   * Once `main`'s lease has run out, the whole group is unregistered unless
+   * `main` is armed again within this long (1 s to 30 days). Needs `ttl`;
+   * applies only when created.
+   */
+  removeAfter?: Duration | undefined;
 }
 
 /** RegisterGroupResponse tells whether the group was created. */
@@ -258,7 +286,22 @@ export interface RegisterIdentifierRequest {
    * The report capacity, 0..32767 (default 50). When given for an existing
    * identifier it must equal its capacity.
    */
-  reportCapacity?: number | undefined;
+  reportCapacity?:
+    | number
+    | undefined;
+  /**
+   * Arms the identifier's lease for this long (1 s to 30 days); applies only
+   * when created.
+   */
+  ttl?:
+    | Duration
+    | undefined;
+  /**
+   * Once the lease has run out, the identifier is unregistered (for `main`,
+   * the whole group) unless armed again within this long (1 s to 30 days).
+   * Needs `ttl`; applies only when created.
+   */
+  removeAfter?: Duration | undefined;
 }
 
 /** RegisterIdentifierResponse tells whether the identifier was created. */
@@ -296,7 +339,25 @@ export interface SetStatusRequest {
   /** The new status: > 0 ready, < 0 not ready; 0 is refused. */
   status: number;
   /** The new details; absent clears them. At most 2048 bytes. */
-  details?: string | undefined;
+  details?:
+    | string
+    | undefined;
+  /**
+   * Arms (or restarts with this duration) the identifier's lease: it runs out
+   * this long after the write (1 s to 30 days). Zero disarms the lease and
+   * clears `remove_after`. Absent keeps an armed lease's duration and
+   * restarts it.
+   */
+  ttl?:
+    | Duration
+    | undefined;
+  /**
+   * Once the lease has run out, the identifier is unregistered (for `main`,
+   * the whole group) unless armed again within this long (1 s to 30 days).
+   * Needs an armed lease or a `ttl` in the same write (TTL_REQUIRED); zero
+   * clears it; absent keeps it.
+   */
+  removeAfter?: Duration | undefined;
 }
 
 /** SetStatusResponse reports what the write changed. */
@@ -324,6 +385,33 @@ export interface AddReportResponse {
   /** The report's sequence number within its identifier. */
   sequence: bigint;
   /** The registry revision after the write. */
+  revision: bigint;
+}
+
+/** RefreshLeaseRequest names the identifier whose lease to restart. */
+export interface RefreshLeaseRequest {
+  /** The group's name. */
+  group: string;
+  /** The identifier's name; empty means `main`; `all` is refused. */
+  identifier: string;
+  /**
+   * A new duration for the lease (1 s to 30 days); absent keeps the current
+   * one. Zero disarms the lease (and its `remove_after`).
+   */
+  ttl?: Duration | undefined;
+}
+
+/** RefreshLeaseResponse tells when the restarted lease runs out. */
+export interface RefreshLeaseResponse {
+  /** The new deadline of the lease; absent when `ttl` zero disarmed it. */
+  leaseExpireTime?:
+    | Date
+    | undefined;
+  /** The lease's duration; absent when `ttl` zero disarmed it. */
+  leaseTtl?:
+    | Duration
+    | undefined;
+  /** The registry revision, unchanged: a refresh is not a change. */
   revision: bigint;
 }
 
@@ -445,6 +533,8 @@ function createBaseIdentifierStatus(): IdentifierStatus {
     ready: false,
     revision: 0n,
     updateTime: undefined,
+    leaseTtl: undefined,
+    leaseExpireTime: undefined,
   };
 }
 
@@ -473,6 +563,12 @@ export const IdentifierStatus: MessageFns<IdentifierStatus> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(58).fork()).join();
+    }
+    if (message.leaseTtl !== undefined) {
+      Duration.encode(message.leaseTtl, writer.uint32(66).fork()).join();
+    }
+    if (message.leaseExpireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.leaseExpireTime), writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -546,6 +642,22 @@ export const IdentifierStatus: MessageFns<IdentifierStatus> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.leaseTtl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.leaseExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -570,6 +682,16 @@ export const IdentifierStatus: MessageFns<IdentifierStatus> = {
         ? fromJsonTimestamp(object.updateTime)
         : isSet(object.update_time)
         ? fromJsonTimestamp(object.update_time)
+        : undefined,
+      leaseTtl: isSet(object.leaseTtl)
+        ? Duration.fromJSON(object.leaseTtl)
+        : isSet(object.lease_ttl)
+        ? Duration.fromJSON(object.lease_ttl)
+        : undefined,
+      leaseExpireTime: isSet(object.leaseExpireTime)
+        ? fromJsonTimestamp(object.leaseExpireTime)
+        : isSet(object.lease_expire_time)
+        ? fromJsonTimestamp(object.lease_expire_time)
         : undefined,
     };
   },
@@ -597,6 +719,12 @@ export const IdentifierStatus: MessageFns<IdentifierStatus> = {
     if (message.updateTime !== undefined) {
       obj.updateTime = message.updateTime.toISOString();
     }
+    if (message.leaseTtl !== undefined) {
+      obj.leaseTtl = Duration.toJSON(message.leaseTtl);
+    }
+    if (message.leaseExpireTime !== undefined) {
+      obj.leaseExpireTime = message.leaseExpireTime.toISOString();
+    }
     return obj;
   },
 
@@ -612,6 +740,10 @@ export const IdentifierStatus: MessageFns<IdentifierStatus> = {
     message.ready = object.ready ?? false;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
     message.updateTime = object.updateTime ?? undefined;
+    message.leaseTtl = (object.leaseTtl !== undefined && object.leaseTtl !== null)
+      ? Duration.fromPartial(object.leaseTtl)
+      : undefined;
+    message.leaseExpireTime = object.leaseExpireTime ?? undefined;
     return message;
   },
 };
@@ -2129,7 +2261,14 @@ export const CheckStatusResponse: MessageFns<CheckStatusResponse> = {
 };
 
 function createBaseRegisterGroupRequest(): RegisterGroupRequest {
-  return { group: "", status: undefined, details: undefined, reportCapacity: undefined };
+  return {
+    group: "",
+    status: undefined,
+    details: undefined,
+    reportCapacity: undefined,
+    ttl: undefined,
+    removeAfter: undefined,
+  };
 }
 
 export const RegisterGroupRequest: MessageFns<RegisterGroupRequest> = {
@@ -2145,6 +2284,12 @@ export const RegisterGroupRequest: MessageFns<RegisterGroupRequest> = {
     }
     if (message.reportCapacity !== undefined) {
       writer.uint32(32).uint32(message.reportCapacity);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(42).fork()).join();
+    }
+    if (message.removeAfter !== undefined) {
+      Duration.encode(message.removeAfter, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2194,6 +2339,22 @@ export const RegisterGroupRequest: MessageFns<RegisterGroupRequest> = {
             message.reportCapacity = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.removeAfter = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2216,6 +2377,12 @@ export const RegisterGroupRequest: MessageFns<RegisterGroupRequest> = {
         : isSet(object.report_capacity)
         ? globalThis.Number(object.report_capacity)
         : undefined,
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+      removeAfter: isSet(object.removeAfter)
+        ? Duration.fromJSON(object.removeAfter)
+        : isSet(object.remove_after)
+        ? Duration.fromJSON(object.remove_after)
+        : undefined,
     };
   },
 
@@ -2233,6 +2400,12 @@ export const RegisterGroupRequest: MessageFns<RegisterGroupRequest> = {
     if (message.reportCapacity !== undefined) {
       obj.reportCapacity = Math.round(message.reportCapacity);
     }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    if (message.removeAfter !== undefined) {
+      obj.removeAfter = Duration.toJSON(message.removeAfter);
+    }
     return obj;
   },
 
@@ -2245,6 +2418,10 @@ export const RegisterGroupRequest: MessageFns<RegisterGroupRequest> = {
     message.status = object.status ?? undefined;
     message.details = object.details ?? undefined;
     message.reportCapacity = object.reportCapacity ?? undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.removeAfter = (object.removeAfter !== undefined && object.removeAfter !== null)
+      ? Duration.fromPartial(object.removeAfter)
+      : undefined;
     return message;
   },
 };
@@ -2475,7 +2652,15 @@ export const UnregisterGroupResponse: MessageFns<UnregisterGroupResponse> = {
 };
 
 function createBaseRegisterIdentifierRequest(): RegisterIdentifierRequest {
-  return { group: "", identifier: "", status: undefined, details: undefined, reportCapacity: undefined };
+  return {
+    group: "",
+    identifier: "",
+    status: undefined,
+    details: undefined,
+    reportCapacity: undefined,
+    ttl: undefined,
+    removeAfter: undefined,
+  };
 }
 
 export const RegisterIdentifierRequest: MessageFns<RegisterIdentifierRequest> = {
@@ -2494,6 +2679,12 @@ export const RegisterIdentifierRequest: MessageFns<RegisterIdentifierRequest> = 
     }
     if (message.reportCapacity !== undefined) {
       writer.uint32(40).uint32(message.reportCapacity);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(50).fork()).join();
+    }
+    if (message.removeAfter !== undefined) {
+      Duration.encode(message.removeAfter, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2551,6 +2742,22 @@ export const RegisterIdentifierRequest: MessageFns<RegisterIdentifierRequest> = 
             message.reportCapacity = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.removeAfter = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2574,6 +2781,12 @@ export const RegisterIdentifierRequest: MessageFns<RegisterIdentifierRequest> = 
         : isSet(object.report_capacity)
         ? globalThis.Number(object.report_capacity)
         : undefined,
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+      removeAfter: isSet(object.removeAfter)
+        ? Duration.fromJSON(object.removeAfter)
+        : isSet(object.remove_after)
+        ? Duration.fromJSON(object.remove_after)
+        : undefined,
     };
   },
 
@@ -2594,6 +2807,12 @@ export const RegisterIdentifierRequest: MessageFns<RegisterIdentifierRequest> = 
     if (message.reportCapacity !== undefined) {
       obj.reportCapacity = Math.round(message.reportCapacity);
     }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    if (message.removeAfter !== undefined) {
+      obj.removeAfter = Duration.toJSON(message.removeAfter);
+    }
     return obj;
   },
 
@@ -2607,6 +2826,10 @@ export const RegisterIdentifierRequest: MessageFns<RegisterIdentifierRequest> = 
     message.status = object.status ?? undefined;
     message.details = object.details ?? undefined;
     message.reportCapacity = object.reportCapacity ?? undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.removeAfter = (object.removeAfter !== undefined && object.removeAfter !== null)
+      ? Duration.fromPartial(object.removeAfter)
+      : undefined;
     return message;
   },
 };
@@ -2873,7 +3096,7 @@ export const UnregisterIdentifierResponse: MessageFns<UnregisterIdentifierRespon
 };
 
 function createBaseSetStatusRequest(): SetStatusRequest {
-  return { group: "", identifier: "", status: 0, details: undefined };
+  return { group: "", identifier: "", status: 0, details: undefined, ttl: undefined, removeAfter: undefined };
 }
 
 export const SetStatusRequest: MessageFns<SetStatusRequest> = {
@@ -2889,6 +3112,12 @@ export const SetStatusRequest: MessageFns<SetStatusRequest> = {
     }
     if (message.details !== undefined) {
       writer.uint32(34).string(message.details);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(42).fork()).join();
+    }
+    if (message.removeAfter !== undefined) {
+      Duration.encode(message.removeAfter, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2938,6 +3167,22 @@ export const SetStatusRequest: MessageFns<SetStatusRequest> = {
             message.details = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.removeAfter = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2956,6 +3201,12 @@ export const SetStatusRequest: MessageFns<SetStatusRequest> = {
       identifier: isSet(object.identifier) ? globalThis.String(object.identifier) : "",
       status: isSet(object.status) ? globalThis.Number(object.status) : 0,
       details: isSet(object.details) ? globalThis.String(object.details) : undefined,
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+      removeAfter: isSet(object.removeAfter)
+        ? Duration.fromJSON(object.removeAfter)
+        : isSet(object.remove_after)
+        ? Duration.fromJSON(object.remove_after)
+        : undefined,
     };
   },
 
@@ -2973,6 +3224,12 @@ export const SetStatusRequest: MessageFns<SetStatusRequest> = {
     if (message.details !== undefined) {
       obj.details = message.details;
     }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    if (message.removeAfter !== undefined) {
+      obj.removeAfter = Duration.toJSON(message.removeAfter);
+    }
     return obj;
   },
 
@@ -2985,6 +3242,10 @@ export const SetStatusRequest: MessageFns<SetStatusRequest> = {
     message.identifier = object.identifier ?? "";
     message.status = object.status ?? 0;
     message.details = object.details ?? undefined;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.removeAfter = (object.removeAfter !== undefined && object.removeAfter !== null)
+      ? Duration.fromPartial(object.removeAfter)
+      : undefined;
     return message;
   },
 };
@@ -3284,6 +3545,221 @@ export const AddReportResponse: MessageFns<AddReportResponse> = {
   fromPartial<I extends Exact<DeepPartial<AddReportResponse>, I>>(object: I): AddReportResponse {
     const message = createBaseAddReportResponse();
     message.sequence = (object.sequence !== undefined && object.sequence !== null) ? BigInt(object.sequence) : 0n;
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    return message;
+  },
+};
+
+function createBaseRefreshLeaseRequest(): RefreshLeaseRequest {
+  return { group: "", identifier: "", ttl: undefined };
+}
+
+export const RefreshLeaseRequest: MessageFns<RefreshLeaseRequest> = {
+  encode(message: RefreshLeaseRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.group !== "") {
+      writer.uint32(10).string(message.group);
+    }
+    if (message.identifier !== "") {
+      writer.uint32(18).string(message.identifier);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshLeaseRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshLeaseRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.group = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.identifier = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefreshLeaseRequest {
+    return {
+      group: isSet(object.group) ? globalThis.String(object.group) : "",
+      identifier: isSet(object.identifier) ? globalThis.String(object.identifier) : "",
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+    };
+  },
+
+  toJSON(message: RefreshLeaseRequest): unknown {
+    const obj: any = {};
+    if (message.group !== "") {
+      obj.group = message.group;
+    }
+    if (message.identifier !== "") {
+      obj.identifier = message.identifier;
+    }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RefreshLeaseRequest>, I>>(base?: I): RefreshLeaseRequest {
+    return RefreshLeaseRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RefreshLeaseRequest>, I>>(object: I): RefreshLeaseRequest {
+    const message = createBaseRefreshLeaseRequest();
+    message.group = object.group ?? "";
+    message.identifier = object.identifier ?? "";
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    return message;
+  },
+};
+
+function createBaseRefreshLeaseResponse(): RefreshLeaseResponse {
+  return { leaseExpireTime: undefined, leaseTtl: undefined, revision: 0n };
+}
+
+export const RefreshLeaseResponse: MessageFns<RefreshLeaseResponse> = {
+  encode(message: RefreshLeaseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.leaseExpireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.leaseExpireTime), writer.uint32(10).fork()).join();
+    }
+    if (message.leaseTtl !== undefined) {
+      Duration.encode(message.leaseTtl, writer.uint32(18).fork()).join();
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RefreshLeaseResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRefreshLeaseResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.leaseExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leaseTtl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RefreshLeaseResponse {
+    return {
+      leaseExpireTime: isSet(object.leaseExpireTime)
+        ? fromJsonTimestamp(object.leaseExpireTime)
+        : isSet(object.lease_expire_time)
+        ? fromJsonTimestamp(object.lease_expire_time)
+        : undefined,
+      leaseTtl: isSet(object.leaseTtl)
+        ? Duration.fromJSON(object.leaseTtl)
+        : isSet(object.lease_ttl)
+        ? Duration.fromJSON(object.lease_ttl)
+        : undefined,
+      revision: isSet(object.revision) ? BigInt(object.revision) : 0n,
+    };
+  },
+
+  toJSON(message: RefreshLeaseResponse): unknown {
+    const obj: any = {};
+    if (message.leaseExpireTime !== undefined) {
+      obj.leaseExpireTime = message.leaseExpireTime.toISOString();
+    }
+    if (message.leaseTtl !== undefined) {
+      obj.leaseTtl = Duration.toJSON(message.leaseTtl);
+    }
+    if (message.revision !== 0n) {
+      obj.revision = message.revision.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RefreshLeaseResponse>, I>>(base?: I): RefreshLeaseResponse {
+    return RefreshLeaseResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RefreshLeaseResponse>, I>>(object: I): RefreshLeaseResponse {
+    const message = createBaseRefreshLeaseResponse();
+    message.leaseExpireTime = object.leaseExpireTime ?? undefined;
+    message.leaseTtl = (object.leaseTtl !== undefined && object.leaseTtl !== null)
+      ? Duration.fromPartial(object.leaseTtl)
+      : undefined;
     message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
     return message;
   },
@@ -4380,7 +4856,9 @@ export const StatusReportServiceService = {
   },
   /**
    * SetStatus sets an identifier's status and details. Mirrors the script
-   * function `sr_set_status`.
+   * function `sr_set_status`. With `ttl` it arms the identifier's lease; on an
+   * identifier with an armed lease every SetStatus restarts it, even one that
+   * changes nothing.
    */
   setStatus: {
     path: "/sr.v1.StatusReportService/SetStatus" as const,
@@ -4403,6 +4881,25 @@ export const StatusReportServiceService = {
     requestDeserialize: (value: Buffer): AddReportRequest => AddReportRequest.decode(value),
     responseSerialize: (value: AddReportResponse): Buffer => Buffer.from(AddReportResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddReportResponse => AddReportResponse.decode(value),
+  },
+  /**
+   * RefreshLease restarts an identifier's armed lease without writing anything
+   * (no revision): the publisher's heartbeat. LEASE_NOT_ARMED when no lease is
+   * armed. When a lease runs out the identifier's status becomes the
+   * configured `leases.expired_status` (default -1) with details
+   * `leases.expired_details` (default "lease expired") and a report; after
+   * `remove_after` more without being armed again it is unregistered (for
+   * `main`, the whole group).
+   */
+  refreshLease: {
+    path: "/sr.v1.StatusReportService/RefreshLease" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RefreshLeaseRequest): Buffer => Buffer.from(RefreshLeaseRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RefreshLeaseRequest => RefreshLeaseRequest.decode(value),
+    responseSerialize: (value: RefreshLeaseResponse): Buffer =>
+      Buffer.from(RefreshLeaseResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RefreshLeaseResponse => RefreshLeaseResponse.decode(value),
   },
   /**
    * WatchStatus streams a snapshot (or the changes after `start_revision`) and
@@ -4469,7 +4966,9 @@ export interface StatusReportServiceServer extends UntypedServiceImplementation 
   unregisterIdentifier: handleUnaryCall<UnregisterIdentifierRequest, UnregisterIdentifierResponse>;
   /**
    * SetStatus sets an identifier's status and details. Mirrors the script
-   * function `sr_set_status`.
+   * function `sr_set_status`. With `ttl` it arms the identifier's lease; on an
+   * identifier with an armed lease every SetStatus restarts it, even one that
+   * changes nothing.
    */
   setStatus: handleUnaryCall<SetStatusRequest, SetStatusResponse>;
   /**
@@ -4477,6 +4976,16 @@ export interface StatusReportServiceServer extends UntypedServiceImplementation 
    * when the ring is full. Mirrors the script function `sr_add_report`.
    */
   addReport: handleUnaryCall<AddReportRequest, AddReportResponse>;
+  /**
+   * RefreshLease restarts an identifier's armed lease without writing anything
+   * (no revision): the publisher's heartbeat. LEASE_NOT_ARMED when no lease is
+   * armed. When a lease runs out the identifier's status becomes the
+   * configured `leases.expired_status` (default -1) with details
+   * `leases.expired_details` (default "lease expired") and a report; after
+   * `remove_after` more without being armed again it is unregistered (for
+   * `main`, the whole group).
+   */
+  refreshLease: handleUnaryCall<RefreshLeaseRequest, RefreshLeaseResponse>;
   /**
    * WatchStatus streams a snapshot (or the changes after `start_revision`) and
    * then every matching change, in revision order. Mirrors the OpenSIPS event
@@ -4660,7 +5169,9 @@ export interface StatusReportServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * SetStatus sets an identifier's status and details. Mirrors the script
-   * function `sr_set_status`.
+   * function `sr_set_status`. With `ttl` it arms the identifier's lease; on an
+   * identifier with an armed lease every SetStatus restarts it, even one that
+   * changes nothing.
    */
   setStatus(
     request: SetStatusRequest,
@@ -4695,6 +5206,30 @@ export interface StatusReportServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddReportResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RefreshLease restarts an identifier's armed lease without writing anything
+   * (no revision): the publisher's heartbeat. LEASE_NOT_ARMED when no lease is
+   * armed. When a lease runs out the identifier's status becomes the
+   * configured `leases.expired_status` (default -1) with details
+   * `leases.expired_details` (default "lease expired") and a report; after
+   * `remove_after` more without being armed again it is unregistered (for
+   * `main`, the whole group).
+   */
+  refreshLease(
+    request: RefreshLeaseRequest,
+    callback: (error: ServiceError | null, response: RefreshLeaseResponse) => void,
+  ): ClientUnaryCall;
+  refreshLease(
+    request: RefreshLeaseRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RefreshLeaseResponse) => void,
+  ): ClientUnaryCall;
+  refreshLease(
+    request: RefreshLeaseRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RefreshLeaseResponse) => void,
   ): ClientUnaryCall;
   /**
    * WatchStatus streams a snapshot (or the changes after `start_revision`) and

@@ -1,3 +1,4 @@
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -95,10 +96,12 @@ class IdentifierReports(_message.Message):
     def __init__(self, identifier: _Optional[str] = ..., capacity: _Optional[int] = ..., reports: _Optional[_Iterable[_Union[Report, _Mapping]]] = ...) -> None: ...
 
 class IdentifierStatus(_message.Message):
-    __slots__ = ["details", "group", "identifier", "ready", "revision", "status", "update_time"]
+    __slots__ = ["details", "group", "identifier", "lease_expire_time", "lease_ttl", "ready", "revision", "status", "update_time"]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_FIELD_NUMBER: _ClassVar[int]
     READY_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -106,11 +109,13 @@ class IdentifierStatus(_message.Message):
     details: str
     group: str
     identifier: str
+    lease_expire_time: _timestamp_pb2.Timestamp
+    lease_ttl: _duration_pb2.Duration
     ready: bool
     revision: int
     status: int
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., ready: bool = ..., revision: _Optional[int] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., ready: bool = ..., revision: _Optional[int] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., lease_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListIdentifiersRequest(_message.Message):
     __slots__ = ["group", "page_size", "page_token"]
@@ -178,17 +183,41 @@ class Progress(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
 
+class RefreshLeaseRequest(_message.Message):
+    __slots__ = ["group", "identifier", "ttl"]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    identifier: str
+    ttl: _duration_pb2.Duration
+    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class RefreshLeaseResponse(_message.Message):
+    __slots__ = ["lease_expire_time", "lease_ttl", "revision"]
+    LEASE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEASE_TTL_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    lease_expire_time: _timestamp_pb2.Timestamp
+    lease_ttl: _duration_pb2.Duration
+    revision: int
+    def __init__(self, lease_expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., lease_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
 class RegisterGroupRequest(_message.Message):
-    __slots__ = ["details", "group", "report_capacity", "status"]
+    __slots__ = ["details", "group", "remove_after", "report_capacity", "status", "ttl"]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_AFTER_FIELD_NUMBER: _ClassVar[int]
     REPORT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
     details: str
     group: str
+    remove_after: _duration_pb2.Duration
     report_capacity: int
     status: int
-    def __init__(self, group: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., report_capacity: _Optional[int] = ...) -> None: ...
+    ttl: _duration_pb2.Duration
+    def __init__(self, group: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., report_capacity: _Optional[int] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., remove_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RegisterGroupResponse(_message.Message):
     __slots__ = ["created", "revision"]
@@ -199,18 +228,22 @@ class RegisterGroupResponse(_message.Message):
     def __init__(self, created: bool = ..., revision: _Optional[int] = ...) -> None: ...
 
 class RegisterIdentifierRequest(_message.Message):
-    __slots__ = ["details", "group", "identifier", "report_capacity", "status"]
+    __slots__ = ["details", "group", "identifier", "remove_after", "report_capacity", "status", "ttl"]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_AFTER_FIELD_NUMBER: _ClassVar[int]
     REPORT_CAPACITY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
     details: str
     group: str
     identifier: str
+    remove_after: _duration_pb2.Duration
     report_capacity: int
     status: int
-    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., report_capacity: _Optional[int] = ...) -> None: ...
+    ttl: _duration_pb2.Duration
+    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., report_capacity: _Optional[int] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., remove_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RegisterIdentifierResponse(_message.Message):
     __slots__ = ["created", "revision", "status"]
@@ -243,16 +276,20 @@ class ReportAdded(_message.Message):
     def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., report: _Optional[_Union[Report, _Mapping]] = ...) -> None: ...
 
 class SetStatusRequest(_message.Message):
-    __slots__ = ["details", "group", "identifier", "status"]
+    __slots__ = ["details", "group", "identifier", "remove_after", "status", "ttl"]
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     GROUP_FIELD_NUMBER: _ClassVar[int]
     IDENTIFIER_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_AFTER_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
     details: str
     group: str
     identifier: str
+    remove_after: _duration_pb2.Duration
     status: int
-    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ...) -> None: ...
+    ttl: _duration_pb2.Duration
+    def __init__(self, group: _Optional[str] = ..., identifier: _Optional[str] = ..., status: _Optional[int] = ..., details: _Optional[str] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., remove_after: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class SetStatusResponse(_message.Message):
     __slots__ = ["changed", "old_status", "revision"]

@@ -130,6 +130,11 @@ class StatusReportServiceStub(object):
                 request_serializer=sr_dot_v1_dot_sr__pb2.AddReportRequest.SerializeToString,
                 response_deserializer=sr_dot_v1_dot_sr__pb2.AddReportResponse.FromString,
                 )
+        self.RefreshLease = channel.unary_unary(
+                '/sr.v1.StatusReportService/RefreshLease',
+                request_serializer=sr_dot_v1_dot_sr__pb2.RefreshLeaseRequest.SerializeToString,
+                response_deserializer=sr_dot_v1_dot_sr__pb2.RefreshLeaseResponse.FromString,
+                )
         self.WatchStatus = channel.unary_stream(
                 '/sr.v1.StatusReportService/WatchStatus',
                 request_serializer=sr_dot_v1_dot_sr__pb2.WatchStatusRequest.SerializeToString,
@@ -276,7 +281,9 @@ class StatusReportServiceServicer(object):
 
     def SetStatus(self, request, context):
         """SetStatus sets an identifier's status and details. Mirrors the script
-        function `sr_set_status`.
+        function `sr_set_status`. With `ttl` it arms the identifier's lease; on an
+        identifier with an armed lease every SetStatus restarts it, even one that
+        changes nothing.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -285,6 +292,19 @@ class StatusReportServiceServicer(object):
     def AddReport(self, request, context):
         """AddReport appends a report to an identifier's ring, dropping the oldest
         when the ring is full. Mirrors the script function `sr_add_report`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshLease(self, request, context):
+        """RefreshLease restarts an identifier's armed lease without writing anything
+        (no revision): the publisher's heartbeat. LEASE_NOT_ARMED when no lease is
+        armed. When a lease runs out the identifier's status becomes the
+        configured `leases.expired_status` (default -1) with details
+        `leases.expired_details` (default "lease expired") and a report; after
+        `remove_after` more without being armed again it is unregistered (for
+        `main`, the whole group).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -358,6 +378,11 @@ def add_StatusReportServiceServicer_to_server(servicer, server):
                     servicer.AddReport,
                     request_deserializer=sr_dot_v1_dot_sr__pb2.AddReportRequest.FromString,
                     response_serializer=sr_dot_v1_dot_sr__pb2.AddReportResponse.SerializeToString,
+            ),
+            'RefreshLease': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshLease,
+                    request_deserializer=sr_dot_v1_dot_sr__pb2.RefreshLeaseRequest.FromString,
+                    response_serializer=sr_dot_v1_dot_sr__pb2.RefreshLeaseResponse.SerializeToString,
             ),
             'WatchStatus': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchStatus,
@@ -619,6 +644,23 @@ class StatusReportService(object):
         return grpc.experimental.unary_unary(request, target, '/sr.v1.StatusReportService/AddReport',
             sr_dot_v1_dot_sr__pb2.AddReportRequest.SerializeToString,
             sr_dot_v1_dot_sr__pb2.AddReportResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RefreshLease(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/sr.v1.StatusReportService/RefreshLease',
+            sr_dot_v1_dot_sr__pb2.RefreshLeaseRequest.SerializeToString,
+            sr_dot_v1_dot_sr__pb2.RefreshLeaseResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
