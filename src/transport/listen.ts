@@ -3,12 +3,15 @@
  * listeners bind, kept here so that both the app and the transports use it
  * without the transports importing the app.
  */
+import { BlockList, isIP } from "node:net";
 
 /** Where a listener's TLS material is (PEM files). */
 export interface TlsConfig {
   cert: string;
   key: string;
   clientCa?: string | undefined;
+  /** How often the files are re-read for a rotated certificate (default 10 s). */
+  reloadIntervalMs?: number | undefined;
 }
 
 const LISTEN = /^(\[[^\]]+\]|[^:[\]]+):(\d+)$/;
@@ -28,3 +31,15 @@ export function splitListen(value: string): ListenAddress | undefined {
   return { host, bindHost: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(match[2]) };
 }
 
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+
+/** True for 127.0.0.0/8, ::1 (in any spelling, IPv4-mapped too) and `localhost`: what only this machine reaches. */
+export function isLoopback(address: ListenAddress): boolean {
+  const host = address.bindHost.toLowerCase();
+  if (host === "localhost") return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? "ipv6" : "ipv4");
+}

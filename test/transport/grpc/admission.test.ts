@@ -93,3 +93,13 @@ describe("admission without tokens", () => {
     expect(gate.admit(bearer("anything"), { writeGroup: "billing" })).toMatchObject({ role: "admin" });
   });
 });
+
+describe("admission after a reload", () => {
+  it("a new policy applies to the next call: a token taken out is refused, one added admitted", () => {
+    const gate = new Admission(new AccessPolicy(TOKENS));
+    expect(gate.admit(withHeader("BEARER ops-secret"))).toMatchObject({ name: "ops" });
+    gate.setPolicy(new AccessPolicy([{ name: "new", sha256: sha256("new-secret"), role: "read" }]));
+    expect(refusal(() => gate.admit(bearer("ops-secret"))).reason).toBe("TOKEN_UNKNOWN");
+    expect(gate.admit(bearer("new-secret"))).toMatchObject({ name: "new", role: "read" });
+  });
+});
