@@ -13,7 +13,7 @@ import {
   type HealthListResponse,
 } from "../../../gen/ts/health/v1/health.js";
 import { SrError } from "../../domain/errors.js";
-import { ALL, MAIN } from "../../domain/names.js";
+import { ALL, MAIN, MAX_NAME_BYTES, utf8Length } from "../../domain/names.js";
 import type { Registry } from "../../domain/registry/registry.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import type { LatestValueWatcher } from "../../domain/watch/latest.js";
@@ -42,6 +42,16 @@ export function targetOf(service: string): Target {
 
 /** What makes a health name unknown: it names nothing, or could never name anything. */
 const UNKNOWN_SERVICE = new Set(["GROUP_NOT_FOUND", "IDENTIFIER_NOT_FOUND", "NAME_INVALID", "NAME_RESERVED", "UTF8_INVALID"]);
+
+/**
+ * A name as an error echoes it. One too long to name anything is cut: echoed
+ * whole (in the message and the details, twice more) it could outgrow the
+ * client's header limit, and the answer would never arrive.
+ */
+function shown(name: string, maxBytes = MAX_NAME_BYTES): string {
+  const bytes = utf8Length(name);
+  return bytes <= maxBytes ? name : `${[...name].slice(0, 32).join("")}... (${bytes} bytes)`;
+}
 
 /** SERVING, NOT_SERVING, or undefined when the name is unknown (or not a valid name). */
 function servingOf(registry: Registry, target: Target): Serving | undefined {
@@ -86,9 +96,9 @@ export class HealthAdapter {
           const serving = servingOf(registry, target);
           if (serving === undefined) {
             const known = registry.isInternal(target.group) !== undefined;
-            throw new SrError(known ? "IDENTIFIER_NOT_FOUND" : "GROUP_NOT_FOUND", `service '${call.request.service}': unknown group or identifier`, {
-              group: target.group,
-              ...(known ? { identifier: target.identifier } : {}),
+            throw new SrError(known ? "IDENTIFIER_NOT_FOUND" : "GROUP_NOT_FOUND", `service '${shown(call.request.service, 2 * MAX_NAME_BYTES + 1)}': unknown group or identifier`, {
+              group: shown(target.group),
+              ...(known ? { identifier: shown(target.identifier) } : {}),
             });
           }
           callback(null, { status: serving });
@@ -117,9 +127,9 @@ export class HealthAdapter {
           if (aggregates.length + 1 > HEALTH_LIST_LIMIT) {
             throw new SrError("LIMIT_REACHED", `health List answers at most ${HEALTH_LIST_LIMIT} services ("" and every group); this server has ${aggregates.length} groups`, { limit: "health_list" });
           }
-          const statuses: Record<string, HealthCheckResponse> = {
-            "": { status: servingOf(registry, targetOf("")) ?? Serving.SERVICE_UNKNOWN },
-          };
+          // Names are data: on a plain object, a group named `__proto__` would set the prototype, not an entry.
+          const statuses: Record<string, HealthCheckResponse> = Object.create(null);
+          statuses[""] = { status: servingOf(registry, targetOf("")) ?? Serving.SERVICE_UNKNOWN };
           for (const aggregate of aggregates) {
             statuses[aggregate.group] = { status: aggregate.ready ? Serving.SERVING : Serving.NOT_SERVING };
           }

@@ -2,7 +2,8 @@
  * The four OpenSIPS MI commands of Status/Report (docs/mi.md), answered from
  * the registry with OpenSIPS's shapes, key names and error texts, so
  * monitoring scripts written for OpenSIPS work unchanged. Listings are read
- * whole through the domain's listing, not paged.
+ * whole through the domain's listing, not paged, and counted as they are
+ * built against the answer's bound (answer-budget.ts).
  *
  * Choices where docs/mi.md is silent:
  * - A name that can never exist (empty, control characters, over 255 bytes,
@@ -14,9 +15,10 @@
  */
 import { type ErrorFacts, type Reason, SrError } from "../../domain/errors.js";
 import { type ParsedSelection, type SelectionRules, parseSelection } from "../../domain/listing/selection.js";
-import { type ListedIdentifier, listGroups, requireSelected } from "../../domain/listing/walk.js";
+import { type ListedGroup, type ListedIdentifier, listGroups, requireSelected } from "../../domain/listing/walk.js";
 import type { ReportEntry } from "../../domain/report-ring.js";
 import type { Registry, StatusView } from "../../domain/registry/registry.js";
+import type { AnswerBudget } from "./answer-budget.js";
 import type { MiError } from "./mi.js";
 
 export const NOT_FOUND = 404;
@@ -29,7 +31,8 @@ export interface MiCommand {
   recipes: string[][];
   /** How the command says an identifier does not exist: sr_get_status says "Identity" (sic, as OpenSIPS). */
   identifierNotFound: string;
-  run(registry: Registry, args: MiArgs): unknown;
+  /** Counts what it answers on `budget` as it builds it, so an answer too large stops early. */
+  run(registry: Registry, args: MiArgs, budget: AnswerBudget): unknown;
 }
 
 // ---- output shapes ----
@@ -41,6 +44,12 @@ function statusObject(view: StatusView): Record<string, unknown> {
 }
 
 const namedStatus = (identifier: ListedIdentifier) => ({ Name: identifier.name, ...statusObject(identifier.status) });
+
+/** A named container's own bytes (its name, keys and brackets); its members are counted one by one. */
+const container = (budget: AnswerBudget, name: string) => budget.charge(Buffer.byteLength(JSON.stringify(name)) + 32);
+
+const statusesOf = (budget: AnswerBudget, group: ListedGroup | undefined) =>
+  (group?.identifiers ?? []).map((identifier) => budget.take(namedStatus(identifier)));
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
@@ -60,7 +69,13 @@ const reportObject = (report: ReportEntry) => ({
   Log: report.text,
 });
 
-const identifierReports = (identifier: ListedIdentifier) => ({ Name: identifier.name, Reports: identifier.reports().map(reportObject) });
+const reportsOf = (budget: AnswerBudget, identifier: ListedIdentifier | undefined) =>
+  (identifier?.reports() ?? []).map((report) => budget.take(reportObject(report)));
+
+const identifierReports = (budget: AnswerBudget, identifier: ListedIdentifier) => {
+  container(budget, identifier.name);
+  return { Name: identifier.name, Reports: reportsOf(budget, identifier) };
+};
 
 // ---- what a command names ----
 
@@ -83,40 +98,51 @@ const IDENTIFIER_NOT_FOUND = "Identifier not found";
 const getStatus: MiCommand = {
   recipes: [["group"], ["group", "identifier"]],
   identifierNotFound: "Identity not found",
-  run(registry, { group, identifier = "" }) {
+  run(registry, { group, identifier = "" }, budget) {
     select(registry, { group });
     // Missing or empty: main. `all` (any case): the group aggregated.
-    return statusObject(registry.getStatus({ group, identifier }).status);
+    return budget.take(statusObject(registry.getStatus({ group, identifier }).status));
   },
 };
 
 const listStatus: MiCommand = {
   recipes: [[], ["group"]],
   identifierNotFound: IDENTIFIER_NOT_FOUND,
-  run(registry, args) {
+  run(registry, args, budget) {
     const groups = readGroups(registry, args);
-    if (args.group !== undefined) return (groups[0]?.identifiers ?? []).map(namedStatus);
-    return groups.map((g) => ({ Name: g.name, Identifiers: g.identifiers.map(namedStatus) }));
+    if (args.group !== undefined) return statusesOf(budget, groups[0]);
+    return groups.map((g) => {
+      container(budget, g.name);
+      return { Name: g.name, Identifiers: statusesOf(budget, g) };
+    });
   },
 };
 
 const listReports: MiCommand = {
   recipes: [[], ["group"], ["group", "identifier"]],
   identifierNotFound: IDENTIFIER_NOT_FOUND,
-  run(registry, args) {
+  run(registry, args, budget) {
     const groups = readGroups(registry, args);
-    if (args.group === undefined) return groups.map((g) => ({ Name: g.name, Identifiers: g.identifiers.map(identifierReports) }));
-    const identifiers = groups[0]?.identifiers ?? [];
-    if (args.identifier === undefined) return identifiers.map(identifierReports);
-    return (identifiers[0]?.reports() ?? []).map(reportObject);
+    const identifiersOf = (g: ListedGroup | undefined) => (g?.identifiers ?? []).map((i) => identifierReports(budget, i));
+    if (args.group === undefined) {
+      return groups.map((g) => {
+        container(budget, g.name);
+        return { Name: g.name, Identifiers: identifiersOf(g) };
+      });
+    }
+    if (args.identifier === undefined) return identifiersOf(groups[0]);
+    return reportsOf(budget, groups[0]?.identifiers[0]);
   },
 };
 
 const listIdentifiers: MiCommand = {
   recipes: [[], ["group"]],
   identifierNotFound: IDENTIFIER_NOT_FOUND,
-  run(registry, args) {
-    const groups = readGroups(registry, args).map((g) => ({ Group: g.name, Identifiers: g.identifiers.map((i) => i.name) }));
+  run(registry, args, budget) {
+    const groups = readGroups(registry, args).map((g) => {
+      container(budget, g.name);
+      return { Group: g.name, Identifiers: g.identifiers.map((i) => budget.take(i.name)) };
+    });
     return args.group === undefined ? groups : groups[0];
   },
 };

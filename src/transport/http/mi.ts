@@ -13,6 +13,7 @@
  * - Method names are matched exactly (case-sensitive).
  */
 import type { Registry } from "../../domain/registry/registry.js";
+import { AnswerBudget, AnswerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from "./answer-budget.js";
 import { MI_COMMANDS, type MiArgs, miErrorOf } from "./commands.js";
 
 /** A JSON-RPC 2.0 id: only these are valid. */
@@ -33,6 +34,8 @@ export const INVALID_REQUEST = -32600;
 export const METHOD_NOT_FOUND = -32601;
 export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
+/** In JSON-RPC's range for server errors: the answer would pass `limits.max_answer_bytes`. */
+export const ANSWER_TOO_LARGE = -32000;
 
 /** Requests in one JSON-RPC batch. */
 export const MAX_BATCH = 100;
@@ -92,7 +95,7 @@ function invalidRequest(id: unknown, data: string): MiResponse {
 }
 
 /** One request object; undefined for a notification (no `id`), which gets no answer. */
-function handleOne(registry: Registry, request: unknown): MiResponse | undefined {
+function handleOne(registry: Registry, request: unknown, budget: AnswerBudget): MiResponse | undefined {
   if (!isObject(request)) return invalidRequest(null, "a request must be an object");
   const { id } = request;
   if (request.jsonrpc !== "2.0") return invalidRequest(id, "'jsonrpc' must be \"2.0\"");
@@ -103,17 +106,19 @@ function handleOne(registry: Registry, request: unknown): MiResponse | undefined
     return invalidRequest(id, "'params' must be an object or an array");
   }
   const notification = !("id" in request);
-  const response = answer(registry, request.method, params, id as Id);
+  const response = answer(registry, request.method, params, id as Id, budget);
   return notification ? undefined : response;
 }
 
-function answer(registry: Registry, method: string, params: unknown, id: Id): MiResponse {
+function answer(registry: Registry, method: string, params: unknown, id: Id, budget: AnswerBudget): MiResponse {
   const command = MI_COMMANDS.get(method);
   if (!command) return errorResponse(id, { code: METHOD_NOT_FOUND, message: "Method not found" });
   try {
-    return { jsonrpc: "2.0", result: command.run(registry, bindParams(command.recipes, params)), id };
+    const args = bindParams(command.recipes, params);
+    return { jsonrpc: "2.0", result: budget.measure(() => command.run(registry, args, budget)), id };
   } catch (error) {
     if (error instanceof InvalidParams) return errorResponse(id, { code: INVALID_PARAMS, message: "Invalid params", data: error.data });
+    if (error instanceof AnswerTooLarge) return errorResponse(id, { code: ANSWER_TOO_LARGE, message: "Answer too large", data: error.message });
     const internal = { code: INTERNAL_ERROR, message: "Internal error", data: error instanceof Error ? error.message : String(error) };
     return errorResponse(id, miErrorOf(error, command) ?? internal);
   }
@@ -122,13 +127,16 @@ function answer(registry: Registry, method: string, params: unknown, id: Id): Mi
 /**
  * Answers a parsed JSON-RPC 2.0 body: a request or a batch (array). Returns
  * undefined when nothing is to be sent back (a notification, or a batch of
- * notifications only). Never throws.
+ * notifications only). Never throws. The results of one body, a batch's
+ * together, hold at most about `maxAnswerBytes` of JSON: a request that would
+ * pass it answers ANSWER_TOO_LARGE instead.
  */
-export function handleMiRequest(registry: Registry, body: unknown): MiResponse | MiResponse[] | undefined {
-  if (!Array.isArray(body)) return handleOne(registry, body);
+export function handleMiRequest(registry: Registry, body: unknown, maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES): MiResponse | MiResponse[] | undefined {
+  const budget = new AnswerBudget(maxAnswerBytes);
+  if (!Array.isArray(body)) return handleOne(registry, body, budget);
   if (body.length === 0) return invalidRequest(null, "a batch must not be empty");
   // Each call may list the whole registry: bound what one HTTP request can ask for.
   if (body.length > MAX_BATCH) return invalidRequest(null, `a batch holds at most ${MAX_BATCH} requests`);
-  const responses = body.map((request) => handleOne(registry, request)).filter((r): r is MiResponse => r !== undefined);
+  const responses = body.map((request) => handleOne(registry, request, budget)).filter((r): r is MiResponse => r !== undefined);
   return responses.length > 0 ? responses : undefined;
 }
