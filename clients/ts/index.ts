@@ -8,7 +8,12 @@
  *   for await (const event of sr.watch({ group: "billing" }, { signal })) { ... }
  *
  * A failed call rejects with an SrError: grpc-js's `code` and `details`, plus
- * the server's stable `reason` (errors.ts) to branch on.
+ * the server's stable `reason` (errors.ts) to branch on. `publish` keeps a
+ * status alive with a lease (publisher.ts).
+ *
+ * This directory is also the package `status-report-client`: its build
+ * (tsconfig.build.json) compiles it with the generated code and
+ * src/protocol/wire.ts into dist/, and README.md is its documentation.
  */
 import {
   type CallOptions,
@@ -22,6 +27,7 @@ import {
 import { type DeepPartial, StatusReportServiceClient, WatchStatusRequest, type WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
 import { REGISTRY_ID_HEADER } from "../../src/protocol/wire.js";
 import { SrError, isServiceError } from "./errors.js";
+import { type PublishOptions, type PublishRequest, type Publisher, publish } from "./publisher.js";
 import { type Connect, ResumeMachine } from "./resume.js";
 import { type CallOpts, UNARY_RPCS, type UnaryMethods, type UnaryRpc } from "./unary.js";
 
@@ -30,6 +36,16 @@ export { status as GrpcStatus } from "@grpc/grpc-js";
 export { REGISTRY_ID_HEADER, type Reason, isReason } from "../../src/protocol/wire.js";
 export { type ErrorDetails, SrError, decodeErrorDetails } from "./errors.js";
 export type { CallOpts, UnaryMethods } from "./unary.js";
+export {
+  type LeaseCalls,
+  type PublishOptions,
+  type PublishRequest,
+  Publisher,
+  type PublisherClock,
+  type PublisherState,
+  publish,
+  realClock,
+} from "./publisher.js";
 
 export interface SrClientOptions {
   /** Defaults to insecure (plaintext) credentials. */
@@ -137,6 +153,15 @@ export class SrClient {
       if (after.do === "stop") return;
       next = after;
     }
+  }
+
+  /**
+   * Sets the status with a lease (`ttlMs`) and keeps the lease alive with
+   * RefreshLease until `stop()`, without ever writing the status again
+   * (publisher.ts). Rejects with the first SetStatus's SrError.
+   */
+  publish(request: PublishRequest, options?: PublishOptions): Promise<Publisher> {
+    return publish(this, request, options);
   }
 
   /** Closes the channel, ending every watch of this client (their iterations simply end). */

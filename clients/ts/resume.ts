@@ -37,9 +37,9 @@ export type Phase = "streaming" | "snapshot" | "switching";
 
 /**
  * Failures of the connection or the server, not of the request. RESOURCE_EXHAUSTED
- * (a watcher limit) is surfaced, not waited out.
+ * (a watcher limit) is surfaced, not waited out. The publisher retries these too.
  */
-const RETRYABLE = new Set<number>([status.CANCELLED, status.UNKNOWN, status.ABORTED, status.INTERNAL, status.UNAVAILABLE]);
+export const RETRYABLE: ReadonlySet<number> = new Set<number>([status.CANCELLED, status.UNKNOWN, status.ABORTED, status.INTERNAL, status.UNAVAILABLE]);
 
 /** A resume point the server cannot serve (too old, or from another registry's future): start over. */
 const STALE = new Set<Reason | undefined>(["HISTORY_COMPACTED", "REVISION_AHEAD"]);
