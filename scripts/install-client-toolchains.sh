@@ -3,7 +3,10 @@
 # regenerated, built and tested (Debian bookworm packages): protoc with the gRPC
 # Python plugin, Debian's grpcio/protobuf for /usr/bin/python3, Go 1.19 with
 # protoc-gen-go, protoc-gen-go-grpc and the grpc-go / protobuf-go / genproto
-# libraries (used in GOPATH mode: there is no module proxy on these machines).
+# libraries (used in GOPATH mode, or in module mode through `replace`
+# directives: there is no module proxy on these machines), and what builds,
+# installs and type-checks the Python wheel offline (build, setuptools, venv,
+# mypy).
 #
 # Debian bookworm only; needs root (or sudo). Safe to run again: it does
 # nothing (and needs no network) when every package is already installed.
@@ -20,6 +23,10 @@ packages=(
   golang-google-grpc-dev         # google.golang.org/grpc (+ grpc_health_v1)
   golang-google-genproto-dev     # google.rpc error details (srclient's errors); grpc's dependency too
   golang-github-golang-protobuf-1-5-dev # protobuf APIv2-backed 1.5; 1.3 panics at run time
+  python3-build                  # python3 -m build: the wheel, offline (--no-isolation)
+  python3-setuptools             # the wheel's build backend
+  python3-venv                   # the fresh virtual environment the wheel is tested in
+  mypy                           # type-checks sr_client (py.typed)
 )
 
 run() {

@@ -1,9 +1,12 @@
-// The Go client (clients/go, GOPATH mode on Debian's packages) against the
-// real server: unit tests, gofmt, its examples, and its resuming watch
-// through dropped connections. Skipped with "skipped: install ..." when the
-// Debian toolchain is missing, failed instead when CI=true.
+// The Go client (clients/go, on Debian's packages) against the real server:
+// unit tests, gofmt and go vet, the published module path, its examples (in
+// GOPATH mode and as a module built offline), and its resuming watch through
+// dropped connections. Skipped with "skipped: install ..." when the Debian
+// toolchain is missing, failed instead when CI=true.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Spawned, killAllProcesses, runToEnd } from "../helpers/process.js";
+import { Spawned, killAllProcesses, repoRoot, runToEnd } from "../helpers/process.js";
 import { type TestServer, startServer } from "../helpers/server.js";
 import { GO_IMPORT_ROOT, GoPath, describeResume, missingGo, toolchainGate } from "./support.js";
 
@@ -26,17 +29,38 @@ describe.skipIf(gate.skip)(gate.title, () => {
     gopath?.remove();
   });
 
-  it("passes its unit tests (fake server: token, reasons, resume, fallback, backoff, TLS)", async () => {
+  it("passes its unit tests (fake server: token, reasons, resume, fallback, backoff, TLS, publisher)", async () => {
     // -vet=off: vet analyses every dependency (grpc-go) first, 10 s on a
     // cold cache; `go vet` belongs to linting, not to this test.
     const p = await gopath!.go(["test", "-vet=off", "-count=1", `${pkg}/srclient`]);
     expect(p.lines.join("\n")).toMatch(new RegExp(`^ok\\s+${pkg}/srclient`, "m"));
   });
 
-  it("is gofmt-clean", async () => {
-    const p = await runToEnd("gofmt", ["-l", "clients/go", "test/crosslang/go"]);
-    expect(p.lines.filter((l) => l !== "")).toEqual([]);
+  it("keeps the published module path: go.mod's module is where sr.proto's go_package puts srv1", () => {
+    const goPackage = /option go_package = "([^";]+)/.exec(readFileSync(path.join(repoRoot, "proto/sr/v1/sr.proto"), "utf8"))?.[1];
+    const module = /^module (\S+)$/m.exec(readFileSync(path.join(repoRoot, "clients/go/go.mod"), "utf8"))?.[1];
+    // buf breaking (npm run lint, FILE rules) refuses a changed go_package; this ties go.mod to it.
+    expect(goPackage).toBe(`${pkg}/srv1`);
+    expect(module).toBe(pkg);
   });
+
+  it("is gofmt- and go vet-clean", async () => {
+    const p = await runToEnd("gofmt", ["-l", "clients/go", "test/crosslang"]);
+    expect(p.lines.filter((l) => l !== "")).toEqual([]);
+    // go vet prints nothing and exits 0 when clean; runToEnd fails otherwise.
+    const vet = await gopath!.go(["vet", `${pkg}/srv1`, `${pkg}/srclient`, `${pkg}/examples/publish`, `${pkg}/examples/watch`, "sr-crosslang/srtest", "sr-crosslang/shape", "sr-crosslang/behaviour"]);
+    expect(vet.stderr).toBe("");
+  }, 120_000); // vet reads every dependency's facts first: seconds on a cold cache
+
+  it("builds its examples as a module, offline (replace onto Debian's packages), and they run", async () => {
+    const out = path.join(gopath!.dir, "module-bin") + path.sep;
+    await gopath!.goModule("clients/go/examples", ["build", "-o", out, "./..."]);
+    const publish = await runToEnd(path.join(out, "publish"), ["-target", srv!.address, "-group", "ExampleGoModule"]);
+    expect(publish.lines[0]).toMatch(/^ExampleGoModule: status 1 \(ready=true\) at revision \d+$/);
+    // With -ttl it keeps a lease alive (srclient.Publisher) until -for passes, then exits 0.
+    const leased = await runToEnd(path.join(out, "publish"), ["-target", srv!.address, "-group", "ExampleGoModule", "-ttl", "2s", "-for", "100ms"]);
+    expect(leased.lines[0]).toMatch(/^ExampleGoModule: status 1 at revision \d+, lease 2s$/);
+  }, 240_000); // module mode compiles grpc-go again on a cold build cache
 
   it("runs its examples: watch prints the status that publish sets", async () => {
     const group = "ExampleGo";

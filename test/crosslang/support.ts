@@ -8,11 +8,11 @@ import { homedir, tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { IdentifierStatus, WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
 import { SrClient } from "../../clients/ts/index.js";
 import { Spawned, killAllProcesses, repoRoot, runToEnd } from "../helpers/process.js";
 import { type Proxy, startProxy } from "../helpers/proxy.js";
 import { type TestServer, startServer } from "../helpers/server.js";
+import type { EventJson } from "./shapes.js";
 
 const run = promisify(execFile);
 
@@ -27,14 +27,10 @@ function onPath(cmd: string): boolean {
   return (process.env.PATH ?? "").split(path.delimiter).some((dir) => dir !== "" && existsSync(path.join(dir, cmd)));
 }
 
-/** Debian packages missing for the Python client (empty: ready). */
-export async function missingPython(): Promise<string[]> {
-  if (!existsSync(PYTHON)) return ["python3"];
+/** The Debian packages of `modules` ([module, package]) that /usr/bin/python3 cannot import. */
+async function missingModules(modules: readonly (readonly [string, string])[]): Promise<string[]> {
   const missing: string[] = [];
-  for (const [module, pkg] of [
-    ["grpc", "python3-grpcio"],
-    ["google.protobuf", "python3-protobuf"],
-  ] as const) {
+  for (const [module, pkg] of modules) {
     try {
       await run(PYTHON, ["-c", `import ${module}`]);
     } catch {
@@ -42,6 +38,30 @@ export async function missingPython(): Promise<string[]> {
     }
   }
   return missing;
+}
+
+/** Debian packages missing for the Python client (empty: ready). */
+export async function missingPython(): Promise<string[]> {
+  if (!existsSync(PYTHON)) return ["python3"];
+  return missingModules([
+    ["grpc", "python3-grpcio"],
+    ["google.protobuf", "python3-protobuf"],
+  ]);
+}
+
+/** Debian packages missing to build, install and type-check the Python client's wheel (empty: ready). */
+export async function missingPythonPackaging(): Promise<string[]> {
+  const missing = await missingPython();
+  if (missing.includes("python3")) return missing;
+  return [
+    ...missing,
+    ...(await missingModules([
+      ["build", "python3-build"],
+      ["setuptools", "python3-setuptools"],
+      ["ensurepip", "python3-venv"], // what `python3 -m venv` needs on Debian
+      ["mypy", "mypy"],
+    ])),
+  ];
 }
 
 /** Debian packages missing for the Go client (empty: ready). */
@@ -127,8 +147,22 @@ export class GoPath {
    * instead of every file compiling grpc-go at the same time.
    */
   go(args: string[], timeoutMs = 180_000): Promise<Spawned> {
+    return this.goIn(repoRoot, this.env, args, timeoutMs);
+  }
+
+  /**
+   * Runs the go command in module mode in `dir` (a module of the checkout),
+   * offline as clients/go/README.md documents it: no proxy, so every module
+   * must come from a `replace` directive.
+   */
+  goModule(dir: string, args: string[], timeoutMs = 180_000): Promise<Spawned> {
+    const env = { ...this.env, GO111MODULE: "on", GOPROXY: "off", GOFLAGS: "-mod=readonly", GOPATH: this.dir };
+    return this.goIn(path.join(repoRoot, dir), env, args, timeoutMs);
+  }
+
+  private goIn(cwd: string, env: Record<string, string>, args: string[], timeoutMs: number): Promise<Spawned> {
     const [command, commandArgs] = onPath("flock") ? ["flock", [path.join(tmpdir(), "sr-crosslang-go.lock"), "go", ...args]] : ["go", args];
-    return runToEnd(command, commandArgs, { env: this.env }, timeoutMs);
+    return runToEnd(command, commandArgs, { env, cwd }, timeoutMs);
   }
 
   /** Builds packages (import paths) into bin/ with one `go build`. */
@@ -147,52 +181,7 @@ export class GoPath {
 
 // ---------------------------------------------------------------- events
 
-export type EventJson = Record<string, unknown>;
-
-function statusJson(s: IdentifierStatus): EventJson {
-  return { group: s.group, identifier: s.identifier, status: s.status, details: s.details ?? null };
-}
-
-/** A ts-proto watch message in the JSON shape srtest.py and srtest (Go) print. */
-export function eventJson(m: WatchStatusResponse): EventJson {
-  const revision = Number(m.revision);
-  const ev = m.event;
-  if (!ev) return { revision, type: null };
-  switch (ev.$case) {
-    case "snapshot":
-      return { revision, type: "snapshot", last: ev.value.last, resync: ev.value.resync, identifiers: ev.value.identifiers.map(statusJson) };
-    case "statusChanged": {
-      const c = ev.value;
-      return {
-        revision,
-        type: "status_changed",
-        group: c.group,
-        identifier: c.identifier,
-        status: c.status,
-        old_status: c.oldStatus,
-        details: c.details ?? null,
-        ready: c.ready,
-      };
-    }
-    case "reportAdded":
-      return {
-        revision,
-        type: "report_added",
-        group: ev.value.group,
-        identifier: ev.value.identifier,
-        sequence: Number(ev.value.report?.sequence ?? 0n),
-        text: ev.value.report?.text ?? "",
-      };
-    case "registered": {
-      const { group, identifier, status, details } = statusJson(ev.value);
-      return { revision, type: "registered", group, identifier, status, details };
-    }
-    case "unregistered":
-      return { revision, type: "unregistered", group: ev.value.group, identifier: ev.value.identifier };
-    case "progress":
-      return { revision, type: "progress" };
-  }
-}
+export { type EventJson, eventJson } from "./shapes.js";
 
 // ---------------------------------------------------------------- shared suites
 

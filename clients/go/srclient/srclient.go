@@ -17,6 +17,7 @@ package srclient
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"time"
@@ -42,6 +43,7 @@ type Client struct {
 type config struct {
 	tls      *tls.Config
 	useTLS   bool
+	rootPEM  []byte
 	token    string
 	dialOpts []grpc.DialOption
 }
@@ -56,6 +58,17 @@ func WithTLS(c *tls.Config) Option {
 	return func(cfg *config) {
 		cfg.useTLS = true
 		cfg.tls = c
+	}
+}
+
+// WithRootCAs connects over TLS trusting only the CA certificates in pem
+// (PEM-encoded, e.g. a private CA's cert.pem) instead of the system roots.
+// Certificates that do not parse make Dial fail rather than fall back to an
+// untrusted or plaintext connection.
+func WithRootCAs(pem []byte) Option {
+	return func(cfg *config) {
+		cfg.useTLS = true
+		cfg.rootPEM = pem
 	}
 }
 
@@ -81,9 +94,16 @@ func Dial(target string, opts ...Option) (*Client, error) {
 	}
 	var dial []grpc.DialOption
 	if cfg.useTLS {
-		tc := cfg.tls
-		if tc == nil {
-			tc = &tls.Config{}
+		tc := &tls.Config{}
+		if cfg.tls != nil {
+			tc = cfg.tls.Clone() // the caller's config stays as it was
+		}
+		if cfg.rootPEM != nil {
+			roots := x509.NewCertPool()
+			if !roots.AppendCertsFromPEM(cfg.rootPEM) {
+				return nil, errors.New("srclient: WithRootCAs: no PEM certificate found")
+			}
+			tc.RootCAs = roots
 		}
 		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(tc)))
 	} else {
@@ -193,6 +213,13 @@ func (c *Client) SetStatus(ctx context.Context, group, identifier string, status
 		return nil, errors.New("srclient: SetStatus takes at most one details string")
 	}
 	return c.SR.SetStatus(ctx, req)
+}
+
+// RefreshLease restarts the identifier's armed lease without writing
+// anything (no revision); it fails with reason LEASE_NOT_ARMED when none is
+// armed. A Publisher calls it for you.
+func (c *Client) RefreshLease(ctx context.Context, group, identifier string) (*srv1.RefreshLeaseResponse, error) {
+	return c.SR.RefreshLease(ctx, &srv1.RefreshLeaseRequest{Group: group, Identifier: identifier})
 }
 
 // AddReport appends a report to an identifier's ring (the oldest is dropped

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -57,9 +58,34 @@ type fakeServer struct {
 	grpc_health_v1.UnimplementedHealthServer
 	scripts chan script
 
+	// refreshes gets every RefreshLease request; refreshAnswers says what
+	// each answers (nil: success).
+	refreshes      chan *srv1.RefreshLeaseRequest
+	refreshAnswers chan error
+
 	mu       sync.Mutex
 	requests []*srv1.WatchStatusRequest
 	auth     []string
+	sets     []*srv1.SetStatusRequest
+}
+
+func (f *fakeServer) RefreshLease(ctx context.Context, req *srv1.RefreshLeaseRequest) (*srv1.RefreshLeaseResponse, error) {
+	f.refreshes <- req
+	select {
+	case err := <-f.refreshAnswers:
+		if err != nil {
+			return nil, err
+		}
+		return &srv1.RefreshLeaseResponse{Revision: 8}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (f *fakeServer) setRequests() []*srv1.SetStatusRequest {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*srv1.SetStatusRequest(nil), f.sets...)
 }
 
 func (f *fakeServer) record(ctx context.Context) {
@@ -92,6 +118,9 @@ func (f *fakeServer) RegisterGroup(ctx context.Context, req *srv1.RegisterGroupR
 
 func (f *fakeServer) SetStatus(ctx context.Context, req *srv1.SetStatusRequest) (*srv1.SetStatusResponse, error) {
 	f.record(ctx)
+	f.mu.Lock()
+	f.sets = append(f.sets, req)
+	f.mu.Unlock()
 	if req.GetStatus() == 0 {
 		violation := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "status", Description: "status: must not be 0"}}}
 		return nil, rich(codes.InvalidArgument, "status: must not be 0", "STATUS_ZERO", map[string]string{"field": "status"}, violation)
@@ -178,7 +207,7 @@ func start(t *testing.T, creds credentials.TransportCredentials) (*fakeServer, s
 		opts = append(opts, grpc.Creds(creds))
 	}
 	srv := grpc.NewServer(opts...)
-	f := &fakeServer{scripts: make(chan script, 16)}
+	f := &fakeServer{scripts: make(chan script, 16), refreshes: make(chan *srv1.RefreshLeaseRequest, 16), refreshAnswers: make(chan error, 16)}
 	srv1.RegisterStatusReportServiceServer(srv, f)
 	grpc_health_v1.RegisterHealthServer(srv, f)
 	go srv.Serve(lis)
@@ -591,8 +620,83 @@ func TestTLSWithAPrivateCA(t *testing.T) {
 	if f.lastAuth() != "Bearer t" {
 		t.Fatalf("authorization = %q", f.lastAuth())
 	}
+	pemCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if _, err := dial(t, addr, WithRootCAs(pemCA)).RegisterGroup(ctxT(t), "g"); err != nil {
+		t.Fatalf("over TLS with WithRootCAs: %v", err)
+	}
+	if _, err := Dial(addr, WithRootCAs([]byte("not a certificate"))); err == nil {
+		t.Fatal("WithRootCAs accepted no certificate")
+	}
 	plain := dial(t, addr) // plaintext to a TLS server
 	if _, err := plain.RegisterGroup(ctxT(t), "g"); status.Code(err) != codes.Unavailable {
 		t.Fatalf("plaintext to TLS: %v", err)
+	}
+}
+
+// refreshed waits for the publisher's next RefreshLease and answers it.
+func refreshed(t *testing.T, f *fakeServer, answer error) *srv1.RefreshLeaseRequest {
+	t.Helper()
+	select {
+	case req := <-f.refreshes:
+		f.refreshAnswers <- answer
+		return req
+	case <-time.After(10 * time.Second):
+		t.Fatal("no RefreshLease came")
+		return nil
+	}
+}
+
+func TestPublisherSetsTheStatusOnceThenOnlyRefreshesTheLease(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	p, err := c.Publish(ctxT(t), "g", "db", 3, 300*time.Millisecond, "up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	for i := 0; i < 3; i++ {
+		if req := refreshed(t, f, nil); req.GetGroup() != "g" || req.GetIdentifier() != "db" || req.Ttl != nil {
+			t.Fatalf("RefreshLease %v", req)
+		}
+	}
+	// Every ttl/3: three refreshes take about one ttl, never much less.
+	if elapsed := time.Since(began); elapsed < 250*time.Millisecond {
+		t.Fatalf("three refreshes in %v: faster than every ttl/3", elapsed)
+	}
+	p.Stop()
+	if p.Err() != nil {
+		t.Fatalf("Err after Stop = %v", p.Err())
+	}
+	sets := f.setRequests()
+	if len(sets) != 1 || sets[0].GetTtl().AsDuration() != 300*time.Millisecond || sets[0].GetDetails() != "up" || sets[0].GetStatus() != 3 {
+		t.Fatalf("SetStatus requests %v: want exactly one, with the ttl", sets)
+	}
+	select {
+	case req := <-f.refreshes:
+		t.Fatalf("a refresh after Stop: %v", req)
+	default:
+	}
+}
+
+func TestPublisherRetriesATransientErrorAndSurfacesALostLease(t *testing.T) {
+	f, addr := start(t, nil)
+	c := dial(t, addr)
+	p, err := c.Publish(ctxT(t), "g", "", 1, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refreshed(t, f, status.Error(codes.Unavailable, "blip"))
+	refreshed(t, f, nil) // retried, and the lease lives on
+	refreshed(t, f, rich(codes.FailedPrecondition, "no lease", "LEASE_NOT_ARMED", nil))
+	select {
+	case <-p.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publisher kept going after LEASE_NOT_ARMED")
+	}
+	if err := p.Err(); !errors.Is(err, ErrLeaseLost) || ReasonOf(err) != "LEASE_NOT_ARMED" {
+		t.Fatalf("Err = %v (reason %q)", err, ReasonOf(err))
+	}
+	if n := len(f.setRequests()); n != 1 {
+		t.Fatalf("%d SetStatus calls: a publisher writes its status once", n)
 	}
 }

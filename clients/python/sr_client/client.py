@@ -8,37 +8,20 @@ options.
 from __future__ import annotations
 
 import collections
-import random
 import threading
+import time
 import weakref
-from typing import Iterator, Optional, Sequence, Tuple
+from types import TracebackType
+from typing import Any, Callable, Iterator, Optional, Type, cast
 
 import grpc
 
-from .errors import error_of, reason_of
+from . import _core
+from ._core import REGISTRY_ID_HEADER, RETRYABLE_CODES, ChannelOptions, RetryCallback
+from .errors import SrError, error_of
 from .gen.sr.v1 import sr_pb2, sr_pb2_grpc
 
-__all__ = ["Client", "Watch", "connect", "RETRYABLE_CODES", "REGISTRY_ID_HEADER"]
-
-#: Initial metadata of a WatchStatus stream naming the registry instance
-#: behind it; a resume point is only used with the registry it came from.
-REGISTRY_ID_HEADER = "sr-registry-id"
-
-#: Status codes after which a watch reconnects (with backoff) instead of
-#: raising: the connection or the server went away, or a limit was hit that
-#: may clear. Anything else (INVALID_ARGUMENT, PERMISSION_DENIED,
-#: UNAUTHENTICATED, ...) is the caller's to handle and is raised.
-RETRYABLE_CODES = frozenset(
-    {
-        grpc.StatusCode.UNAVAILABLE,
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-        grpc.StatusCode.RESOURCE_EXHAUSTED,
-        grpc.StatusCode.ABORTED,
-        grpc.StatusCode.INTERNAL,
-        grpc.StatusCode.UNKNOWN,
-        grpc.StatusCode.CANCELLED,  # by the server (a forced stop); our own cancel ends the watch
-    }
-)
+__all__ = ["Client", "Watch", "Publisher", "connect", "RETRYABLE_CODES", "REGISTRY_ID_HEADER"]
 
 
 class _CallDetails(
@@ -46,23 +29,23 @@ class _CallDetails(
         "_CallDetails",
         ("method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"),
     ),
-    grpc.ClientCallDetails,
+    grpc.ClientCallDetails,  # type: ignore[misc]  # grpc has no stubs here
 ):
     pass
 
 
 class _BearerToken(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[misc]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[misc]
 ):
     """Adds ``authorization: Bearer <token>`` to every call's metadata."""
 
     def __init__(self, token: str) -> None:
         self._header = ("authorization", "Bearer " + token)
 
-    def _details(self, details: grpc.ClientCallDetails) -> grpc.ClientCallDetails:
+    def _details(self, details: Any) -> Any:
         metadata = [m for m in (details.metadata or ()) if m[0] != "authorization"]
         metadata.append(self._header)
         return _CallDetails(
@@ -74,16 +57,16 @@ class _BearerToken(
             getattr(details, "compression", None),
         )
 
-    def intercept_unary_unary(self, continuation, client_call_details, request):
+    def intercept_unary_unary(self, continuation: Callable[..., Any], client_call_details: Any, request: Any) -> Any:
         return continuation(self._details(client_call_details), request)
 
-    def intercept_unary_stream(self, continuation, client_call_details, request):
+    def intercept_unary_stream(self, continuation: Callable[..., Any], client_call_details: Any, request: Any) -> Any:
         return continuation(self._details(client_call_details), request)
 
-    def intercept_stream_unary(self, continuation, client_call_details, request_iterator):
+    def intercept_stream_unary(self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any) -> Any:
         return continuation(self._details(client_call_details), request_iterator)
 
-    def intercept_stream_stream(self, continuation, client_call_details, request_iterator):
+    def intercept_stream_stream(self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any) -> Any:
         return continuation(self._details(client_call_details), request_iterator)
 
 
@@ -95,7 +78,7 @@ def connect(
     private_key: Optional[bytes] = None,
     certificate_chain: Optional[bytes] = None,
     token: Optional[str] = None,
-    options: Sequence[Tuple[str, object]] = (),
+    options: ChannelOptions = (),
 ) -> "Client":
     """Opens a channel to an SR server and returns a :class:`Client`.
 
@@ -110,15 +93,9 @@ def connect(
     default reconnection attempts are at most 10 s apart (gRPC's own default
     is 120 s, which would hold a watch back long after the server is back).
     """
-    opts = list(options)
-    if not any(name == "grpc.max_reconnect_backoff_ms" for name, _ in opts):
-        opts.append(("grpc.max_reconnect_backoff_ms", 10_000))
-    if tls or root_certificates or private_key or certificate_chain:
-        credentials = grpc.ssl_channel_credentials(
-            root_certificates=root_certificates,
-            private_key=private_key,
-            certificate_chain=certificate_chain,
-        )
+    opts = _core.channel_options(options)
+    credentials = _core.channel_credentials(tls, root_certificates, private_key, certificate_chain)
+    if credentials is not None:
         channel = grpc.secure_channel(target, credentials, options=opts)
     else:
         channel = grpc.insecure_channel(target, options=opts)
@@ -134,26 +111,29 @@ class Client:
     ``identifier`` defaults to ``""``, which the server reads as ``main``.
     """
 
-    def __init__(self, channel: grpc.Channel, *, token: Optional[str] = None) -> None:
+    def __init__(self, channel: Any, *, token: Optional[str] = None) -> None:
         self._raw_channel = channel
         self.channel = grpc.intercept_channel(channel, _BearerToken(token)) if token else channel
         #: The generated ``StatusReportServiceStub``, for every RPC.
-        self.stub = sr_pb2_grpc.StatusReportServiceStub(self.channel)
-        self._health = None
+        self.stub = sr_pb2_grpc.StatusReportServiceStub(self.channel)  # type: ignore[no-untyped-call]
+        self._health: Any = None
         self._closed = threading.Event()
         self._watches: "weakref.WeakSet[Watch]" = weakref.WeakSet()
+        self._publishers: "weakref.WeakSet[Publisher]" = weakref.WeakSet()
 
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         self.close()
 
     def close(self) -> None:
-        """Closes the channel; running calls and watches end."""
+        """Closes the channel; running calls, watches and publishers end."""
         self._closed.set()
         for w in list(self._watches):
             w.cancel()
+        for p in list(self._publishers):
+            p.stop()
         self._raw_channel.close()
 
     # -- writes ---------------------------------------------------------------
@@ -170,9 +150,8 @@ class Client:
         """Registers a public group with its ``main`` identifier. Idempotent:
         ``created`` is false when it existed (``status``/``details`` then do
         not apply)."""
-        req = sr_pb2.RegisterGroupRequest(group=group)
-        _set_optional(req, status=status, details=details, report_capacity=report_capacity)
-        return _unary(self.stub.RegisterGroup, req, timeout)
+        req = _core.registration(group, None, status, details, report_capacity)
+        return cast(sr_pb2.RegisterGroupResponse, _unary(self.stub.RegisterGroup, req, timeout))
 
     def register_identifier(
         self,
@@ -186,9 +165,8 @@ class Client:
     ) -> sr_pb2.RegisterIdentifierResponse:
         """Registers an identifier in a public group. Idempotent, like
         :meth:`register_group`."""
-        req = sr_pb2.RegisterIdentifierRequest(group=group, identifier=identifier)
-        _set_optional(req, status=status, details=details, report_capacity=report_capacity)
-        return _unary(self.stub.RegisterIdentifier, req, timeout)
+        req = _core.registration(group, identifier, status, details, report_capacity)
+        return cast(sr_pb2.RegisterIdentifierResponse, _unary(self.stub.RegisterIdentifier, req, timeout))
 
     def set_status(
         self,
@@ -197,14 +175,40 @@ class Client:
         details: Optional[str] = None,
         *,
         identifier: str = "",
+        ttl: Optional[float] = None,
         timeout: Optional[float] = None,
     ) -> sr_pb2.SetStatusResponse:
         """Sets a status (> 0 ready, < 0 not ready, never 0) and its details;
-        ``details=None`` clears them, ``""`` stores empty details."""
-        req = sr_pb2.SetStatusRequest(group=group, identifier=identifier, status=status)
-        if details is not None:
-            req.details = details
-        return _unary(self.stub.SetStatus, req, timeout)
+        ``details=None`` clears them, ``""`` stores empty details. ``ttl``
+        (seconds, 1 to 30 days) arms the identifier's lease: see
+        :meth:`publish`, which keeps it alive."""
+        req = _core.set_status_request(group, status, details, identifier, ttl)
+        return cast(sr_pb2.SetStatusResponse, _unary(self.stub.SetStatus, req, timeout))
+
+    def refresh_lease(self, group: str, identifier: str = "", *, timeout: Optional[float] = None) -> sr_pb2.RefreshLeaseResponse:
+        """Restarts the identifier's armed lease without writing anything
+        (no revision); ``LEASE_NOT_ARMED`` when none is armed."""
+        req = sr_pb2.RefreshLeaseRequest(group=group, identifier=identifier)
+        return cast(sr_pb2.RefreshLeaseResponse, _unary(self.stub.RefreshLease, req, timeout))
+
+    def publish(
+        self,
+        group: str,
+        status: int,
+        details: Optional[str] = None,
+        *,
+        ttl: float,
+        identifier: str = "",
+        on_lost: Optional[Callable[[SrError], None]] = None,
+        timeout: Optional[float] = None,
+    ) -> "Publisher":
+        """Sets the status once with a lease of ``ttl`` seconds, then keeps
+        the lease alive from a daemon thread (:class:`Publisher`) until
+        stopped. The SetStatus error, if any, is raised here."""
+        response = self.set_status(group, status, details, identifier=identifier, ttl=ttl, timeout=timeout)
+        p = Publisher(self, group, identifier, ttl, response, on_lost)
+        self._publishers.add(p)
+        return p
 
     def add_report(
         self, group: str, text: str, *, identifier: str = "", timeout: Optional[float] = None
@@ -212,7 +216,7 @@ class Client:
         """Appends a report to an identifier's ring (the oldest is dropped
         when full)."""
         req = sr_pb2.AddReportRequest(group=group, identifier=identifier, text=text)
-        return _unary(self.stub.AddReport, req, timeout)
+        return cast(sr_pb2.AddReportResponse, _unary(self.stub.AddReport, req, timeout))
 
     # -- reads ----------------------------------------------------------------
 
@@ -222,7 +226,7 @@ class Client:
         """Whether an identifier (or, with ``identifier="all"``, the group
         aggregated) is ready: ``.ready`` and ``.status``."""
         req = sr_pb2.CheckStatusRequest(group=group, identifier=identifier)
-        return _unary(self.stub.CheckStatus, req, timeout)
+        return cast(sr_pb2.CheckStatusResponse, _unary(self.stub.CheckStatus, req, timeout))
 
     def get_status(
         self, group: str, identifier: str = "", *, timeout: Optional[float] = None
@@ -230,9 +234,9 @@ class Client:
         """One identifier's full status (``.status``) and the registry
         revision the answer reflects (``.revision``)."""
         req = sr_pb2.GetStatusRequest(group=group, identifier=identifier)
-        return _unary(self.stub.GetStatus, req, timeout)
+        return cast(sr_pb2.GetStatusResponse, _unary(self.stub.GetStatus, req, timeout))
 
-    def health_check(self, service: str = "", *, timeout: Optional[float] = None):
+    def health_check(self, service: str = "", *, timeout: Optional[float] = None) -> Any:
         """``grpc.health.v1.Health/Check``: ``""`` is the server itself,
         ``"group"`` a group aggregated, ``"group/identifier"`` one identifier.
         Returns the ``HealthCheckResponse`` (``.status`` is ``SERVING`` = 1 or
@@ -243,7 +247,7 @@ class Client:
         from .gen.health.v1 import health_pb2, health_pb2_grpc
 
         if self._health is None:
-            self._health = health_pb2_grpc.HealthStub(self.channel)
+            self._health = health_pb2_grpc.HealthStub(self.channel)  # type: ignore[no-untyped-call]
         return _unary(self._health.Check, health_pb2.HealthCheckRequest(service=service), timeout)
 
     def watch(
@@ -259,7 +263,7 @@ class Client:
         initial_backoff: float = 0.2,
         max_backoff: float = 10.0,
         max_retries: Optional[int] = None,
-        on_retry=None,
+        on_retry: Optional[RetryCallback] = None,
     ) -> "Watch":
         """Streams changes, reconnecting after a dropped connection.
 
@@ -293,22 +297,12 @@ class Client:
         None when the server ended the stream). :meth:`Watch.cancel` or
         :meth:`close` end the iteration.
         """
-        req = sr_pb2.WatchStatusRequest(
-            group=group,
-            identifier=identifier,
-            include_details=include_details,
-            include_reports=include_reports,
-            include_registrations=include_registrations,
-        )
         w = Watch(
             self,
-            req,
-            start_revision=start_revision,
-            resume=resume,
-            initial_backoff=initial_backoff,
-            max_backoff=max_backoff,
-            max_retries=max_retries,
-            on_retry=on_retry,
+            _core.Resumer(
+                _core.watch_request(group, identifier, include_details, include_reports, include_registrations),
+                start_revision, resume, initial_backoff, max_backoff, max_retries, on_retry,
+            ),
         )
         self._watches.add(w)
         return w
@@ -322,30 +316,16 @@ class Watch:
     iteration.
     """
 
-    def __init__(
-        self,
-        client: Client,
-        request: sr_pb2.WatchStatusRequest,
-        *,
-        start_revision: Optional[int],
-        resume: bool,
-        initial_backoff: float,
-        max_backoff: float,
-        max_retries: Optional[int],
-        on_retry,
-    ) -> None:
+    def __init__(self, client: Client, resumer: _core.Resumer) -> None:
         self._client = client
-        self._request = request
-        self.last_revision: Optional[int] = start_revision
-        self._resume = resume
-        self._initial_backoff = initial_backoff
-        self._max_backoff = max_backoff
-        self._max_retries = max_retries
-        self._on_retry = on_retry
+        self._resumer = resumer
         self._cancelled = threading.Event()
         self._lock = threading.Lock()
-        self._call = None
-        self._random = random.Random()
+        self._call: Any = None
+
+    @property
+    def last_revision(self) -> Optional[int]:
+        return self._resumer.last_revision
 
     def cancel(self) -> None:
         self._cancelled.set()
@@ -358,90 +338,33 @@ class Watch:
         return self._cancelled.is_set() or self._client._closed.is_set()
 
     def __iter__(self) -> Iterator[sr_pb2.WatchStatusResponse]:
-        failures = 0
-        # True once last_revision came from this stream (not the caller): a
-        # REVISION_AHEAD on resuming then means the server's history no
-        # longer reaches it (a restarted, in-memory server).
-        resumed_by_us = False
-        registry_id = None  # the sr-registry-id the resume point belongs to
-        in_snapshot = False
-        resync = False  # the next snapshot replaces what was delivered
+        r = self._resumer
         while not self._stopped():
-            req = sr_pb2.WatchStatusRequest()
-            req.CopyFrom(self._request)
-            if self.last_revision is not None:
-                req.start_revision = self.last_revision
-            call = self._client.stub.WatchStatus(req)
+            call = self._client.stub.WatchStatus(r.request())
             with self._lock:
                 self._call = call
             if self._stopped():
                 call.cancel()
-            error = None
-            first = True
+            delay: Optional[float] = 0.0
             try:
+                first = True
                 for msg in call:
                     if first:
                         first = False
-                        answered_by = _header(call, REGISTRY_ID_HEADER)
-                        if registry_id is not None and answered_by is not None and answered_by != registry_id and self.last_revision is not None:
-                            # Another registry (a restarted server): its
-                            # revisions mean something else. Start over.
-                            registry_id, self.last_revision, resumed_by_us, resync = None, None, False, True
-                            break
-                        registry_id = answered_by or registry_id
-                    failures = 0
-                    if msg.WhichOneof("event") == "snapshot":
-                        in_snapshot = not msg.snapshot.last
-                        if resync:
-                            msg.snapshot.resync = True
-                        if msg.snapshot.last:
-                            resync = False
-                            self.last_revision, resumed_by_us = msg.revision, True
-                    elif not in_snapshot:
-                        self.last_revision, resumed_by_us = msg.revision, True
-                    yield msg
+                        if r.switched_registry(_header(call, REGISTRY_ID_HEADER)):
+                            break  # a fresh snapshot at once
+                    yield r.deliver(msg)
                 else:
-                    if not self._resume:
-                        return
-                    error = _ENDED
+                    delay = r.after_end()
             except grpc.RpcError as e:
                 if self._stopped():
                     return
-                error = error_of(e)
-                if not self._resume:
-                    raise error from None
-                reason = reason_of(error)
-                if self.last_revision is not None and (
-                    reason == "HISTORY_COMPACTED" or (reason == "REVISION_AHEAD" and resumed_by_us)
-                ):
-                    # The history no longer reaches the resume point: start
-                    # again from a snapshot, now.
-                    self.last_revision, resumed_by_us, resync = None, False, True
-                    continue
-                if error.code() not in RETRYABLE_CODES:
-                    raise error from None
+                delay = r.after_error(e)
             finally:
                 with self._lock:
                     self._call = None
                 call.cancel()
-            if self._stopped():
-                return
-            if error is None:
-                continue  # switched registries: a fresh snapshot at once
-            if in_snapshot:
-                # Dropped inside a snapshot: its parts so far are not a whole
-                # state, so a whole new one (marked resync) must come.
-                in_snapshot, self.last_revision, resumed_by_us, resync = False, None, False, True
-            failures += 1
-            if self._max_retries is not None and failures > self._max_retries:
-                if error is not _ENDED:
-                    raise error
-                return
-            cap = min(self._max_backoff, self._initial_backoff * (2 ** min(failures - 1, 30)))
-            delay = self._random.uniform(0, cap)
-            if self._on_retry is not None:
-                self._on_retry(None if error is _ENDED else error, delay)
-            if self._wait(delay):
+            if delay is None or self._stopped() or (delay > 0 and self._wait(delay)):
                 return
 
     def _wait(self, delay: float) -> bool:
@@ -452,7 +375,7 @@ class Watch:
         connection to gRPC's 5 s backup poller."""
         channel = self._client._raw_channel
 
-        def connectivity(_state) -> None:
+        def connectivity(_state: Any) -> None:
             pass
 
         try:
@@ -465,27 +388,95 @@ class Watch:
             channel.unsubscribe(connectivity)
 
 
-_ENDED = object()  # the server ended the stream (a graceful stop)
+class Publisher:
+    """Keeps one identifier's status alive with a lease (see
+    :meth:`Client.publish`): a daemon thread calls RefreshLease every ttl/3
+    and never writes the status again, so it never overwrites what another
+    writer set meanwhile. When the process dies the refreshes stop with it
+    and the server marks the status expired after ttl.
+
+    It stops by itself when the lease is lost (``LEASE_NOT_ARMED``: the lease
+    ran out or another writer disarmed it; ``NOT_FOUND``: the identifier was
+    unregistered; or no successful refresh for a whole ttl): ``error`` is then
+    that :class:`~sr_client.SrError` and ``on_lost(error)`` is called from
+    its thread. Transient errors (``UNAVAILABLE``, ...) are retried while the
+    lease still runs. Use it as a context manager, or call :meth:`stop`.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        group: str,
+        identifier: str,
+        ttl: float,
+        response: sr_pb2.SetStatusResponse,
+        on_lost: Optional[Callable[[SrError], None]],
+    ) -> None:
+        #: The answer to the SetStatus that armed the lease.
+        self.response = response
+        #: Why it stopped by itself (None while running, or after stop()).
+        self.error: Optional[SrError] = None
+        self._timer = _core.LeaseTimer(ttl)
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(client, group, identifier, on_lost), name=f"sr-publisher {group}/{identifier or 'main'}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, client: Client, group: str, identifier: str, on_lost: Optional[Callable[[SrError], None]]) -> None:
+        delay = self._timer.interval
+        while not self._stopping.wait(delay):
+            sent = time.monotonic()
+            error: Optional[grpc.RpcError] = None
+            try:
+                # A hung call must not outlive the lease: bound it by the interval.
+                client.refresh_lease(group, identifier, timeout=self._timer.interval)
+            except grpc.RpcError as e:
+                error = e
+            if self._stopping.is_set():
+                return
+            try:
+                delay = self._timer.after(sent, error)
+            except SrError as lost:
+                self.error = lost
+                if on_lost is not None:
+                    on_lost(lost)
+                return
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Waits until the publisher stopped (True) or ``timeout`` passed."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stops refreshing (the lease then runs out ttl after the last
+        refresh, unless another write re-arms it) and waits for the thread."""
+        self._stopping.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def __enter__(self) -> "Publisher":
+        return self
+
+    def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
+        self.stop()
 
 
-def _unary(method, request, timeout: Optional[float]):
+def _unary(method: Any, request: Any, timeout: Optional[float]) -> Any:
+    """Calls a generated stub's method (untyped: grpc has no stubs here)."""
     try:
         return method(request, timeout=timeout)
     except grpc.RpcError as e:
         raise error_of(e) from None
 
 
-def _header(call, name: str) -> Optional[str]:
+def _header(call: Any, name: str) -> Optional[str]:
     try:
-        for key, value in call.initial_metadata() or ():
-            if key == name:
-                return value if isinstance(value, str) else None
+        metadata = call.initial_metadata()
     except Exception:  # no metadata on this call object: skip the check
         return None
-    return None
-
-
-def _set_optional(req, **fields) -> None:
-    for name, value in fields.items():
-        if value is not None:
-            setattr(req, name, value)
+    return _core.header(metadata, name)

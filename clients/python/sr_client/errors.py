@@ -12,7 +12,7 @@ field violations for ``INVALID_ARGUMENT`` and ``google.rpc.ResourceInfo`` for
 
 from __future__ import annotations
 
-from typing import Dict, List, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -49,7 +49,7 @@ class Resource(NamedTuple):
     name: str
 
 
-class SrError(grpc.RpcError):
+class SrError(grpc.RpcError):  # type: ignore[misc]  # grpc has no stubs here
     """A failed call, with the reason the server gave.
 
     A ``grpc.RpcError`` with the methods of grpc's own (``code()``,
@@ -87,10 +87,10 @@ class SrError(grpc.RpcError):
     def details(self) -> str:
         return self._details
 
-    def trailing_metadata(self):
+    def trailing_metadata(self) -> Any:
         return _ask(self.error, "trailing_metadata")
 
-    def initial_metadata(self):
+    def initial_metadata(self) -> Any:
         return _ask(self.error, "initial_metadata")
 
     @property
@@ -105,7 +105,7 @@ class SrError(grpc.RpcError):
     def __repr__(self) -> str:
         return f"SrError(code={self._code.name}, reason={self.reason!r}, details={self._details!r})"
 
-    def _read_details(self, trailers) -> None:
+    def _read_details(self, trailers: Any) -> None:
         raw = next((value for key, value in trailers if key == STATUS_DETAILS_KEY), None)
         if not isinstance(raw, bytes):
             return
@@ -146,7 +146,7 @@ def reason_of(error: BaseException) -> str:
     return e.reason if e.domain == ERROR_DOMAIN else ""
 
 
-def _ask(error, method: str):
+def _ask(error: Any, method: str) -> Any:
     """``error.method()``, or None: a bare ``grpc.RpcError`` has no call methods."""
     try:
         return getattr(error, method)()

@@ -6,17 +6,20 @@ Run: PYTHONPATH=clients/python /usr/bin/python3 -m unittest discover -s clients/
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import shutil
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 from concurrent import futures
 
 import grpc
 
+import sr_client.aio
 from sr_client import FieldViolation, Resource, SrError, connect, error_of, reason_of, sr_pb2, sr_pb2_grpc
 from sr_client.errors import error_details_pb2, status_pb2
 from sr_client.gen.health.v1 import health_pb2, health_pb2_grpc
@@ -76,6 +79,19 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
         self.watch_requests = []
         self.metadata = []
         self.release = threading.Event()
+        self.stream_cancelled = threading.Event()  # a WatchStatus the client cancelled
+        self.sets = []
+        # Every RefreshLease request goes to `refreshes`; each waits for its
+        # answer from `refresh_answers` (None: success, else a fail(...)).
+        self.refreshes = queue.Queue()
+        self.refresh_answers = queue.Queue()
+
+    def RefreshLease(self, request, context):
+        self.refreshes.put(request)
+        answer = self.refresh_answers.get(timeout=TIMEOUT)
+        if answer is not None:
+            abort(context, answer)
+        return sr_pb2.RefreshLeaseResponse(revision=8)
 
     def _record(self, context):
         self.metadata.append(dict(context.invocation_metadata()))
@@ -86,6 +102,7 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
 
     def SetStatus(self, request, context):
         self._record(context)
+        self.sets.append(request)
         if request.status == 0:
             abort(context, fail(grpc.StatusCode.INVALID_ARGUMENT, "status: must not be 0", "STATUS_ZERO",
                                 violations=[("status", "status: must not be 0")], field="status"))
@@ -112,6 +129,7 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
     def WatchStatus(self, request, context):
         self._record(context)
         self.watch_requests.append(request)
+        context.add_callback(self.stream_cancelled.set)
         script = self.scripts.get(timeout=TIMEOUT)
         messages, end = script[0], script[1]
         if len(script) > 2:
@@ -125,14 +143,30 @@ class FakeServer(sr_pb2_grpc.StatusReportServiceServicer, health_pb2_grpc.Health
             abort(context, end)
 
 
+def serve(fake):
+    """Starts a grpc server for ``fake``; returns it and its port."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    sr_pb2_grpc.add_StatusReportServiceServicer_to_server(fake, server)
+    health_pb2_grpc.add_HealthServicer_to_server(fake, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
+def answer_refresh(fake, answer=None):
+    """Waits for the publisher's next RefreshLease and answers it."""
+    request = fake.refreshes.get(timeout=TIMEOUT)
+    fake.refresh_answers.put(answer)
+    return request
+
+
+LEASE_NOT_ARMED = fail(grpc.StatusCode.FAILED_PRECONDITION, "no lease", "LEASE_NOT_ARMED")
+
+
 class HelperTest(unittest.TestCase):
     def setUp(self):
         self.fake = FakeServer()
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        sr_pb2_grpc.add_StatusReportServiceServicer_to_server(self.fake, self.server)
-        health_pb2_grpc.add_HealthServicer_to_server(self.fake, self.server)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
-        self.server.start()
+        self.server, self.port = serve(self.fake)
         self.sr = connect(f"127.0.0.1:{self.port}", token="s3cret")
 
     def tearDown(self):
@@ -333,6 +367,109 @@ class HelperTest(unittest.TestCase):
         self.sr.close()
         self.assertTrue(done.wait(TIMEOUT), "the watch did not end after close()")
         self.assertEqual(got, [1])
+
+
+    def test_a_publisher_sets_the_status_once_then_only_refreshes_its_lease(self):
+        p = self.sr.publish("g", 3, "up", ttl=0.3, identifier="db")
+        began = time.monotonic()
+        for _ in range(3):
+            r = answer_refresh(self.fake)
+            self.assertEqual((r.group, r.identifier, r.HasField("ttl")), ("g", "db", False))
+        # Every ttl/3: three refreshes take about one ttl, never much less.
+        self.assertGreaterEqual(time.monotonic() - began, 0.25)
+        p.stop()
+        self.assertIsNone(p.error)
+        self.assertFalse(p.running)
+        self.assertEqual(len(self.fake.sets), 1, "a publisher writes its status once")
+        first = self.fake.sets[0]
+        self.assertEqual((first.status, first.details, first.ttl.ToMilliseconds()), (3, "up", 300))
+        self.assertTrue(self.fake.refreshes.empty(), "a refresh after stop()")
+
+    def test_a_publisher_retries_a_transient_error_and_surfaces_a_lost_lease(self):
+        lost = []
+        p = self.sr.publish("g", 1, ttl=0.3, on_lost=lost.append)
+        answer_refresh(self.fake, fail(grpc.StatusCode.UNAVAILABLE, "blip"))
+        answer_refresh(self.fake)  # retried, and the lease lives on
+        answer_refresh(self.fake, LEASE_NOT_ARMED)
+        self.assertTrue(p.wait(TIMEOUT), "the publisher kept going after LEASE_NOT_ARMED")
+        self.assertEqual(p.error.reason, "LEASE_NOT_ARMED")
+        self.assertEqual(lost, [p.error])
+        self.assertEqual(len(self.fake.sets), 1)
+
+    def test_a_publisher_gives_up_once_no_refresh_got_through_for_a_whole_ttl(self):
+        p = self.sr.publish("g", 1, ttl=0.3)
+        answered = 0
+        while p.running:
+            try:
+                self.fake.refreshes.get(timeout=0.05)
+            except queue.Empty:
+                continue  # between retries, or it just stopped
+            self.fake.refresh_answers.put(fail(grpc.StatusCode.UNAVAILABLE, "down"))
+            answered += 1
+        self.assertGreater(answered, 1, "a transient error is retried")
+        # It stops before the lease could be thought alive past its ttl, with the last error.
+        self.assertEqual(p.error.code(), grpc.StatusCode.UNAVAILABLE)
+
+
+class AsyncioTest(unittest.IsolatedAsyncioTestCase):
+    """sr_client.aio against the same fake server."""
+
+    async def asyncSetUp(self):
+        self.fake = FakeServer()
+        self.server, port = serve(self.fake)
+        self.sr = sr_client.aio.connect(f"127.0.0.1:{port}", token="s3cret")
+
+    async def asyncTearDown(self):
+        self.fake.release.set()
+        await self.sr.close()
+        self.server.stop(None)
+
+    async def in_thread(self, f, *args):
+        return await asyncio.get_running_loop().run_in_executor(None, f, *args)
+
+    async def test_calls_carry_the_token_and_errors_their_reason(self):
+        self.assertTrue((await self.sr.register_group("g", report_capacity=5)).created)
+        self.assertEqual(self.fake.metadata[-1].get("authorization"), "Bearer s3cret")
+        with self.assertRaises(SrError) as e:
+            await self.sr.check("nope")
+        self.assertEqual((e.exception.code(), e.exception.reason, e.exception.resource), (grpc.StatusCode.NOT_FOUND, "GROUP_NOT_FOUND", Resource("sr.v1.Group", "nope")))
+
+    async def test_the_watch_resumes_from_the_last_revision_after_a_drop(self):
+        self.fake.scripts.put(([_snapshot(1), _changed(2, -1, 1)], fail(grpc.StatusCode.UNAVAILABLE, "dropped")))
+        self.fake.scripts.put(([_changed(3, 1, -1)], "hang"))
+        got = []
+        async with self.sr.watch("g", initial_backoff=0.01) as w:
+            async for msg in w:
+                got.append(msg.revision)
+                if len(got) == 3:
+                    break
+        self.assertEqual(got, [1, 2, 3])
+        self.assertEqual([r.start_revision if r.HasField("start_revision") else None for r in self.fake.watch_requests], [None, 2])
+
+    async def test_cancelling_the_iterating_task_cancels_the_stream(self):
+        self.fake.scripts.put(([_snapshot(1)], "hang"))
+        first = asyncio.Event()
+
+        async def consume():
+            async for _ in self.sr.watch("g"):
+                first.set()
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.wait_for(first.wait(), TIMEOUT)
+        task.cancel()
+        with self.assertRaises(asyncio.CancelledError):
+            await task
+        # The server sees the call end: the stream is freed, not left open.
+        self.assertTrue(await self.in_thread(self.fake.stream_cancelled.wait, TIMEOUT))
+
+    async def test_a_publisher_task_refreshes_and_surfaces_a_lost_lease(self):
+        p = await self.sr.publish("g", 1, "up", ttl=0.3)
+        await self.in_thread(answer_refresh, self.fake)
+        await self.in_thread(answer_refresh, self.fake, fail(grpc.StatusCode.NOT_FOUND, "gone", "GROUP_NOT_FOUND", group="g"))
+        error = await asyncio.wait_for(p.wait(), TIMEOUT)
+        self.assertEqual((error.code(), error.reason), (grpc.StatusCode.NOT_FOUND, "GROUP_NOT_FOUND"))
+        self.assertFalse(p.running)
+        self.assertEqual(len(self.fake.sets), 1)
 
 
 # Skipped locally without openssl; in CI (CI=true) a missing openssl fails instead.

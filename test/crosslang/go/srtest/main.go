@@ -33,13 +33,13 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/status"
 
 	"github.com/status-report/sr/clients/go/srclient"
 	"github.com/status-report/sr/clients/go/srv1"
+
+	"sr-crosslang/shape"
 )
 
 func main() {
@@ -88,46 +88,6 @@ func withClient(target string, f func(context.Context, *srclient.Client) error) 
 	return f(ctx, sr)
 }
 
-type statusJSON struct {
-	Group      string  `json:"group"`
-	Identifier string  `json:"identifier"`
-	Status     int32   `json:"status"`
-	Details    *string `json:"details"`
-}
-
-func statusOf(s *srv1.IdentifierStatus) statusJSON {
-	return statusJSON{s.GetGroup(), s.GetIdentifier(), s.GetStatus(), s.Details}
-}
-
-// eventJSON is the shape every language prints (see support.ts).
-func eventJSON(m *srv1.WatchStatusResponse) map[string]interface{} {
-	e := map[string]interface{}{"revision": m.GetRevision()}
-	switch ev := m.Event.(type) {
-	case *srv1.WatchStatusResponse_Snapshot:
-		ids := []statusJSON{}
-		for _, s := range ev.Snapshot.GetIdentifiers() {
-			ids = append(ids, statusOf(s))
-		}
-		e["type"], e["last"], e["resync"], e["identifiers"] = "snapshot", ev.Snapshot.GetLast(), ev.Snapshot.GetResync(), ids
-	case *srv1.WatchStatusResponse_StatusChanged:
-		c := ev.StatusChanged
-		e["type"], e["group"], e["identifier"] = "status_changed", c.GetGroup(), c.GetIdentifier()
-		e["status"], e["old_status"], e["details"], e["ready"] = c.GetStatus(), c.GetOldStatus(), c.Details, c.GetReady()
-	case *srv1.WatchStatusResponse_ReportAdded:
-		r := ev.ReportAdded
-		e["type"], e["group"], e["identifier"] = "report_added", r.GetGroup(), r.GetIdentifier()
-		e["sequence"], e["text"] = r.GetReport().GetSequence(), r.GetReport().GetText()
-	case *srv1.WatchStatusResponse_Registered:
-		s := statusOf(ev.Registered)
-		e["type"], e["group"], e["identifier"], e["status"], e["details"] = "registered", s.Group, s.Identifier, s.Status, s.Details
-	case *srv1.WatchStatusResponse_Unregistered:
-		e["type"], e["group"], e["identifier"] = "unregistered", ev.Unregistered.GetGroup(), ev.Unregistered.GetIdentifier()
-	case *srv1.WatchStatusResponse_Progress:
-		e["type"] = "progress"
-	}
-	return e
-}
-
 func watchRequest(group string, from int64) *srv1.WatchStatusRequest {
 	req := &srv1.WatchStatusRequest{Group: group, IncludeDetails: true, IncludeReports: true, IncludeRegistrations: true}
 	if from >= 0 {
@@ -135,14 +95,6 @@ func watchRequest(group string, from int64) *srv1.WatchStatusRequest {
 		req.StartRevision = &r
 	}
 	return req
-}
-
-func codeName(err error) string {
-	if err == srclient.ErrStreamEnded {
-		return "ENDED"
-	}
-	// google.rpc.Code's names, the ones Python prints: NOT_FOUND, CANCELLED, ...
-	return code.Code(status.Code(err)).String()
 }
 
 var errDone = errors.New("done")
@@ -170,7 +122,7 @@ func errorJSON(err error) (map[string]interface{}, error) {
 		metadata = map[string]string{}
 	}
 	return map[string]interface{}{
-		"code": codeName(err), "message": e.Message, "reason": e.Reason, "domain": e.Domain, "metadata": metadata,
+		"code": shape.Code(err), "message": e.Message, "reason": e.Reason, "domain": e.Domain, "metadata": metadata,
 		"oldest_revision": oldest, "field_violations": violations, "resource": resource,
 	}, nil
 }
@@ -211,11 +163,11 @@ func probe(ctx context.Context, sr *srclient.Client, group string, from int64, u
 		if err != nil {
 			return fmt.Errorf("GetStatus %q: %w", id, err)
 		}
-		statuses[id] = map[string]interface{}{"status": statusOf(s), "ready": s.GetReady(), "revision": s.GetRevision(), "update_time_ms": s.GetUpdateTime().AsTime().UnixMilli()}
+		statuses[id] = map[string]interface{}{"status": shape.Status(s), "ready": s.GetReady(), "revision": s.GetRevision(), "update_time_ms": s.GetUpdateTime().AsTime().UnixMilli()}
 	}
 	out["get_status"] = statuses
 	if _, err := sr.GetStatus(ctx, group, "nope"); err != nil {
-		out["get_status_unknown"] = codeName(err)
+		out["get_status_unknown"] = shape.Code(err)
 	}
 	ready, st, err := sr.Check(ctx, group, "db")
 	if err != nil {
@@ -246,7 +198,7 @@ func probe(ctx context.Context, sr *srclient.Client, group string, from int64, u
 	for _, name := range []string{"", "sr.v1.StatusReportService", group, group + "/db", strings.ToUpper(group) + "/DB", group + "/nope"} {
 		s, err := sr.HealthCheck(ctx, name)
 		if err != nil {
-			health[name] = codeName(err)
+			health[name] = shape.Code(err)
 		} else {
 			health[name] = s.String()
 		}
@@ -256,7 +208,7 @@ func probe(ctx context.Context, sr *srclient.Client, group string, from int64, u
 	// Resume from a revision: exactly the changes after it, no snapshot.
 	var resumed []map[string]interface{}
 	err = sr.Watch(ctx, watchRequest(group, from), func(m *srv1.WatchStatusResponse) error {
-		resumed = append(resumed, eventJSON(m))
+		resumed = append(resumed, shape.Event(m))
 		if m.GetRevision() >= until {
 			return errDone
 		}
@@ -269,7 +221,7 @@ func probe(ctx context.Context, sr *srclient.Client, group string, from int64, u
 
 	var snap []map[string]interface{}
 	err = sr.Watch(ctx, watchRequest(group, -1), func(m *srv1.WatchStatusResponse) error {
-		snap = append(snap, eventJSON(m))
+		snap = append(snap, shape.Event(m))
 		if m.GetSnapshot().GetLast() {
 			return errDone
 		}
@@ -292,9 +244,9 @@ func watch(target, group string, from int64) error {
 	defer sr.Close()
 	enc := json.NewEncoder(os.Stdout)
 	return sr.Watch(context.Background(), watchRequest(group, from), func(m *srv1.WatchStatusResponse) error {
-		return enc.Encode(eventJSON(m))
+		return enc.Encode(shape.Event(m))
 	}, srclient.WithBackoff(50*time.Millisecond, 500*time.Millisecond), srclient.OnRetry(func(err error, _ time.Duration) {
-		enc.Encode(map[string]string{"retry": codeName(err)})
+		enc.Encode(map[string]string{"retry": shape.Code(err)})
 	}))
 }
 
