@@ -1,583 +1,168 @@
 /**
- * Fan-out benchmark: one writer, N watchers, our WatchStatus side by side with
- * grpc-health-check's Watch, alternately in the same process.
+ * Fan-out: one writer, N watchers, the server alone on its core.
  *
- *   npx tsx bench/fanout.ts [--watchers 1,100,1000] [--changes 2000] [--rounds 5] [--window 100]
- *                           [--max-deliveries 500000] [--latency-changes 200] [--per-channel 100]
- *                           [--warmup-changes 500] [--only rpc,in-process,health] [--json FILE]
- *   npx tsx bench/fanout.ts --report FILE     (the tables of a --json FILE again)
+ *   npx tsx bench/fanout.ts [--smoke] [--rounds 3] [--write | --no-write]
  *
- * Three sides, each on a fresh server per run, all over loopback:
- * - `sr, SetStatus RPC`: our server; the writer calls SetStatus over its own channel.
- * - `sr, in-process`: our server; the writer calls `registry.setStatus` directly.
- * - `grpc-health-check`: its HealthImplementation on a plain grpc-js server; the
- *   writer calls `setStatus(service, ...)` directly (it has no write RPC).
- * Every write is a change (status -1 / 1, NOT_SERVING / SERVING, alternately);
- * our watchers use WatchStatus on the group with default options (status
- * changes), theirs Watch on the service. Watchers are spread over channels of at
- * most `--per-channel` streams, each channel its own TCP connection. Both
- * servers and all clients share this process and its one event loop, so a
- * figure is the cost of the whole loopback path: server fan-out plus client
- * decoding. Every delivery is checked (order, value, no gap, no resync).
- *
- * Two kinds of run, per side, watcher count and round (sides rotate each round):
- * - throughput: changes written back to back (each SetStatus awaited; in-process
- *   writes without yielding) but never more than `--window` ahead of the slowest
- *   watcher, which bounds every queue (ours holds 1,000 pending messages per
- *   watcher before it resyncs). Changes per run: `--changes`, capped at
- *   `--max-deliveries` / watchers. deliveries/s = changes x watchers / (first
- *   write -> the last watcher receiving the last change).
- * - one at a time (`--latency-changes`, 0 skips them): each change is written
- *   once every watcher has the previous one; p50/p99 of write -> delivery, over
- *   every (change, watcher), is then the fan-out time without queueing.
- *
- * Stdout: markdown tables (medians over rounds); progress goes to stderr.
+ * For 1, 100, 1,000 and 5,000 watchers over 1 and over 50 connections, four
+ * servers, each a fresh process pinned to core 0 (bench/lib/procs.ts):
+ * - `sr`: ours (`node dist/src/main.js`), watch limits and budgets raised by
+ *   this benchmark's configuration so that no watcher resyncs;
+ * - `bare grpc-js`: a server-streaming handler writing one pre-encoded message
+ *   to every stream, no backpressure (bench/lib/baseline-server.ts): the stack's limit;
+ * - `grpc-health-check`: its `Watch`, written through a SetStatus shim;
+ * - `etcd`: Debian's etcd-server, data on /dev/shm, one Watch stream per watcher.
+ * The writer and the watchers are two agents pinned to core 1
+ * (bench/lib/watch-load.ts). Two runs per server and size: the writer as fast as
+ * it can (each call awaited), then at 20 changes/s. Deliveries/s = changes x
+ * watchers / (first write -> last delivery); latency is write -> decoded
+ * delivery over every (change, watcher); server CPU is the server's own
+ * (/proc/PID/stat) over the run, per delivery.
  */
-import { performance } from "node:perf_hooks";
-import { readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, type as osType, release } from "node:os";
-import { parseArgs } from "node:util";
-import { type ClientReadableStream, Server, ServerCredentials, credentials } from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
-import { SrClient, type WatchStatusResponse, WatchStatusRequest } from "../clients/ts/index.js";
-import {
-  HealthCheckResponse_ServingStatus as Serving,
-  HealthClient,
-  type HealthCheckResponse,
-} from "../gen/ts/health/v1/health.js";
-import { type TestServer, startServer } from "../test/helpers/server.js";
+import { type Server, startBaseline, startEtcd, startSr, watchAgents } from "./lib/procs.js";
+import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
+import { medianRows, now, rotate } from "./lib/stats.js";
+import { GROUP, IDENTIFIER, type Side } from "./lib/watch-load.js";
 
-// ---- options ----
+const f = flags(3);
+const WATCHERS = f.smoke ? [1, 20] : [1, 100, 1_000, 5_000];
+const CONNECTIONS = f.smoke ? [1, 4] : [1, 50];
+const SIDES: Side[] = ["sr", "bare", "health", "etcd"];
+const NAMES: Record<Side, string> = { sr: "sr", bare: "bare grpc-js", health: "grpc-health-check", etcd: "etcd" };
+/** Deliveries per fast run (so 100 changes at 5,000 watchers), changes at most MAX_CHANGES. */
+const MAX_DELIVERIES = f.smoke ? 2_000 : 500_000;
+const MAX_CHANGES = f.smoke ? 50 : 2_000;
+const RATE_HZ = 20;
+const PACED_CHANGES = f.smoke ? 10 : 100; // 5 s at 20/s
+const WARMUP_CHANGES = f.smoke ? 5 : 50;
 
-const { values: args } = parseArgs({
-  options: {
-    watchers: { type: "string", default: "1,100,1000" },
-    changes: { type: "string", default: "2000" },
-    rounds: { type: "string", default: "5" },
-    window: { type: "string", default: "100" },
-    "latency-changes": { type: "string" },
-    "max-deliveries": { type: "string", default: "500000" },
-    "per-channel": { type: "string", default: "100" },
-    "warmup-changes": { type: "string", default: "500" },
-    only: { type: "string", default: "rpc,in-process,health" },
-    json: { type: "string" },
-    report: { type: "string" },
-    help: { type: "boolean", short: "h", default: false },
-  },
-  strict: true,
-});
-
-if (args.help) {
-  process.stdout.write(
-    "usage: tsx bench/fanout.ts [--watchers 1,100,1000] [--changes 2000] [--rounds 5] [--window 100]\n" +
-      "         [--max-deliveries 500000] [--latency-changes 200] [--per-channel 100] [--warmup-changes 500]\n" +
-      "         [--only rpc,in-process,health] [--json FILE]\n" +
-      "       tsx bench/fanout.ts --report FILE   (prints the tables of a --json FILE again)\n",
-  );
-  process.exit(0);
-}
-
-function int(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    process.stderr.write(`bench: --${name} must be an integer between ${min} and ${max}, not '${value}'\n`);
-    process.exit(2);
-  }
-  return n;
-}
-
-const WATCHER_COUNTS = args.watchers.split(",").map((w) => int("watchers", w.trim(), 1, 5_000));
-const CHANGES = int("changes", args.changes, 1, 1_000_000);
-const ROUNDS = int("rounds", args.rounds, 1, 100);
-// Below our per-watcher budget (1,000 pending messages), so no watcher ever resyncs.
-const WINDOW = int("window", args.window, 1, 999);
-const LATENCY_CHANGES = int("latency-changes", args["latency-changes"] ?? String(Math.min(200, CHANGES)), 0, 1_000_000);
-const MAX_DELIVERIES = int("max-deliveries", args["max-deliveries"], 1, 1_000_000_000);
-const PER_CHANNEL = int("per-channel", args["per-channel"], 1, 1_000);
-const WARMUP_CHANGES = int("warmup-changes", args["warmup-changes"], 0, 1_000_000);
-
-/** A run that makes no progress for this long fails (nothing waits forever). */
-const STALL_MS = 30_000;
-const GROUP = "bench";
-const IDENTIFIER = "writer";
-const SERVICE = "bench";
-/** Own subchannel pool per channel: each channel is its own TCP connection. */
-const CHANNEL_OPTIONS = { "grpc.use_local_subchannel_pool": 1 };
-
-const log = (line: string) => process.stderr.write(`${line}\n`);
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-// ---- sides ----
-
-/** Receives each watcher's deliveries: change `k` (0-based write index), and whether its value was the one written. */
-type Deliver = (watcher: number, k: number, valueOk: boolean) => void;
-
-interface Fixture {
-  /** Write number `k` (0-based): status -1 for even k, 1 for odd (NOT_SERVING / SERVING). */
-  write(k: number): Promise<unknown> | void;
-  close(): Promise<void>;
-}
-
-interface Side {
-  name: string;
-  /** Starts a server and `n` watchers; resolves once every watcher got its initial state. */
-  open(n: number, deliver: Deliver, fail: (error: Error) => void): Promise<Fixture>;
-}
-
-function channels<C>(n: number, make: () => C): C[] {
-  return Array.from({ length: Math.ceil(n / PER_CHANNEL) }, make);
-}
-
-function allReady(n: number, fail: (error: Error) => void): { ready: () => void; done: Promise<void> } {
-  let left = n;
-  let resolve!: () => void;
-  let timer: NodeJS.Timeout | undefined;
-  const done = new Promise<void>((res, rej) => {
-    resolve = res;
-    timer = setTimeout(() => {
-      const error = new Error(`only ${n - left} of ${n} watchers started within ${STALL_MS} ms`);
-      fail(error);
-      rej(error);
-    }, STALL_MS);
-  });
-  return {
-    ready: () => {
-      if (--left > 0) return;
-      clearTimeout(timer);
-      resolve();
-    },
-    done,
-  };
-}
-
-function ourSide(writer: "rpc" | "in-process"): Side {
-  return {
-    name: writer === "rpc" ? "sr, SetStatus RPC" : "sr, in-process",
-    async open(n, deliver, fail) {
-      const srv: TestServer = await startServer();
-      srv.registry.registerGroup({ group: GROUP });
-      srv.registry.registerIdentifier({ group: GROUP, identifier: IDENTIFIER, status: 1 });
-      const clients = channels(n, () => new SrClient(srv.address, { channelOptions: CHANNEL_OPTIONS }));
-      const writerClient = writer === "rpc" ? new SrClient(srv.address, { channelOptions: CHANNEL_OPTIONS }) : undefined;
-      const calls: ClientReadableStream<WatchStatusResponse>[] = [];
-      let closing = false;
-      const { ready, done } = allReady(n, fail);
-      for (let w = 0; w < n; w++) {
-        const client = clients[Math.floor(w / PER_CHANNEL)] as SrClient;
-        const call = client.raw.watchStatus(WatchStatusRequest.fromPartial({ group: GROUP }), client.metadata());
-        let base = -1;
-        call.on("data", (message: WatchStatusResponse) => {
-          const event = message.event;
-          if (event?.$case === "statusChanged") {
-            const k = Number(message.revision) - base - 1;
-            deliver(w, k, event.value.status === (k % 2 === 0 ? -1 : 1));
-          } else if (event?.$case === "snapshot") {
-            if (event.value.resync) fail(new Error(`watcher ${w} fell behind and resynced`));
-            else if (event.value.last) {
-              base = Number(message.revision);
-              ready();
-            }
-          }
-        });
-        call.on("error", (error) => {
-          if (!closing) fail(error);
-        });
-        calls.push(call);
-      }
-      await done;
-      // Connect the writer's channel before the clock starts.
-      await writerClient?.getStatus({ group: GROUP, identifier: IDENTIFIER }, { timeoutMs: STALL_MS });
-      const write =
-        writer === "rpc"
-          ? (k: number) => (writerClient as SrClient).setStatus(
-              { group: GROUP, identifier: IDENTIFIER, status: k % 2 === 0 ? -1 : 1 },
-              { timeoutMs: STALL_MS },
-            )
-          : (k: number) => {
-              srv.registry.setStatus({ group: GROUP, identifier: IDENTIFIER, status: k % 2 === 0 ? -1 : 1 });
-            };
-      return {
-        write,
-        async close() {
-          closing = true;
-          for (const call of calls) call.cancel();
-          for (const client of clients) client.close();
-          writerClient?.close();
-          srv.forceStop();
-        },
-      };
-    },
-  };
-}
-
-const healthCheckSide: Side = {
-  name: "grpc-health-check",
-  async open(n, deliver, fail) {
-    const health = new HealthImplementation({ [SERVICE]: "SERVING" });
-    const server = new Server();
-    health.addToServer(server);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, p) => (error ? reject(error) : resolve(p))),
-    );
-    const address = `127.0.0.1:${port}`;
-    const clients = channels(n, () => new HealthClient(address, credentials.createInsecure(), CHANNEL_OPTIONS));
-    const calls: ClientReadableStream<HealthCheckResponse>[] = [];
-    let closing = false;
-    const { ready, done } = allReady(n, fail);
-    for (let w = 0; w < n; w++) {
-      const client = clients[Math.floor(w / PER_CHANNEL)] as HealthClient;
-      const call = client.watch({ service: SERVICE });
-      let k = -1; // the first message is the current status
-      call.on("data", (message: HealthCheckResponse) => {
-        if (k < 0) {
-          k = 0;
-          ready();
-          return;
-        }
-        deliver(w, k, message.status === (k % 2 === 0 ? Serving.NOT_SERVING : Serving.SERVING));
-        k++;
-      });
-      call.on("error", (error) => {
-        if (!closing) fail(error);
-      });
-      calls.push(call);
-    }
-    await done;
-    return {
-      write(k) {
-        health.setStatus(SERVICE, k % 2 === 0 ? "NOT_SERVING" : "SERVING");
-      },
-      async close() {
-        closing = true;
-        for (const call of calls) call.cancel();
-        for (const client of clients) client.close();
-        server.forceShutdown();
-      },
-    };
-  },
+/** Ours with the limits this benchmark needs: 5,000 streams on one connection, queues longer than any run. */
+const SR_CONFIG = {
+  groups: [{ name: GROUP, identifiers: [{ name: IDENTIFIER, status: 1 }] }],
+  limits: { max_watchers: 20_000, max_watchers_per_connection: 10_000, max_concurrent_streams: 20_000 },
+  watch: { budget_messages: 100_000, budget_bytes: 256 * 1024 * 1024, history: 100_000 },
 };
 
-const ALL_SIDES: Record<string, Side> = { rpc: ourSide("rpc"), "in-process": ourSide("in-process"), health: healthCheckSide };
-const SIDES: Side[] = args.only.split(",").map((key) => {
-  const side = ALL_SIDES[key.trim()];
-  if (!side) {
-    process.stderr.write(`bench: --only takes ${Object.keys(ALL_SIDES).join(", ")}, not '${key}'\n`);
-    process.exit(2);
-  }
-  return side;
-});
-const BASELINE = healthCheckSide.name;
-/** Changes per throughput run at `n` watchers: --changes, capped at --max-deliveries / n. */
-const changesFor = (n: number) => Math.max(1, Math.min(CHANGES, Math.floor(MAX_DELIVERIES / n)));
-const gc = (globalThis as { gc?: () => void }).gc;
+function startSide(side: Side): Promise<Server> {
+  if (side === "sr") return startSr({ config: SR_CONFIG });
+  if (side === "etcd") return startEtcd();
+  return startBaseline(side === "bare" ? "bare-stream" : "health");
+}
 
-// ---- one run ----
-
-interface RunResult {
-  side: string;
-  watchers: number;
-  mode: "throughput" | "latency";
-  changes: number;
-  elapsedMs: number;
-  deliveriesPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  /** Process CPU time (user + system, all threads) per delivery, server and clients together. */
-  cpuUsPerDelivery: number;
-  /** The machine's 1-minute load average when the run ended (other processes compete for the 2 cores). */
-  loadAverage: number;
-  /** The round (0-based); -1 for the warm-up. */
+interface Row extends Record<string, unknown> {
   round: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
-}
-
-async function run(side: Side, n: number, changes: number, mode: RunResult["mode"], round: number): Promise<RunResult> {
-  const window = mode === "latency" ? 1 : WINDOW;
-  const sent = new Float64Array(changes);
-  const latencies = new Float64Array(changes * n);
-  const got = new Uint32Array(changes);
-  const nextOf = new Int32Array(n);
-  let samples = 0;
-  let complete = 0; // changes 0..complete-1 reached every watcher
-  let lastAt = 0;
-  let failure: Error | undefined;
-  let wake: (() => void) | undefined;
-
-  const fail = (error: Error) => {
-    failure ??= error;
-    wake?.();
-  };
-  const deliver: Deliver = (w, k, valueOk) => {
-    const now = performance.now();
-    if (k !== nextOf[w] || k >= changes || !valueOk) {
-      fail(new Error(`${side.name}: watcher ${w} got change ${k} (${valueOk ? "right" : "wrong"} value), expected ${nextOf[w]}`));
-      return;
-    }
-    nextOf[w] = k + 1;
-    latencies[samples++] = now - (sent[k] as number);
-    // Each watcher receives in order, so all of them having k means all have k-1.
-    if (++(got[k] as number) === n) {
-      complete = k + 1;
-      if (complete === changes) lastAt = now;
-      wake?.();
-    }
-  };
-  const progress = () =>
-    new Promise<void>((resolve) => {
-      wake = () => {
-        wake = undefined;
-        resolve();
-      };
-    });
-
-  const fixture = await side.open(n, deliver, fail);
-  // One watchdog per run: a run that stops making progress fails instead of hanging.
-  let seen = -1;
-  const watchdog = setInterval(() => {
-    if (complete === seen) {
-      fail(new Error(`${side.name}: no progress for ${STALL_MS} ms (${complete}/${changes} changes reached all ${n} watchers)`));
-    }
-    seen = complete;
-  }, STALL_MS);
-  try {
-    const cpu0 = process.cpuUsage();
-    for (let k = 0; k < changes; k++) {
-      while (k - complete >= window && !failure) await progress();
-      if (failure) throw failure;
-      sent[k] = performance.now();
-      // An RPC write is awaited; an in-process one returns at once, and the
-      // writer goes on until the window is full.
-      const pending = fixture.write(k);
-      if (pending) await pending;
-    }
-    while (complete < changes && !failure) await progress();
-    if (failure) throw failure;
-    const cpu = process.cpuUsage(cpu0);
-    const sorted = latencies.subarray(0, samples).sort();
-    const elapsedMs = lastAt - (sent[0] as number);
-    return {
-      side: side.name,
-      watchers: n,
-      mode,
-      changes,
-      elapsedMs,
-      deliveriesPerSec: (changes * n) / (elapsedMs / 1000),
-      p50Ms: percentile(sorted, 50),
-      p99Ms: percentile(sorted, 99),
-      maxMs: sorted[sorted.length - 1] as number,
-      cpuUsPerDelivery: (cpu.user + cpu.system) / (changes * n),
-      loadAverage: loadavg()[0] as number,
-      round,
-    };
-  } finally {
-    clearInterval(watchdog);
-    await fixture.close();
-    await sleep(100); // let the closed connections go before the next run
-    gc?.();
-  }
-}
-
-// ---- report ----
-
-/** What the report needs besides the results; also what `--json` writes and `--report` reads. */
-interface Context {
-  node: string;
-  machine: string;
-  sides: string[];
-  watchers: number[];
-  rounds: number;
-  window: number;
-  perChannel: number;
-  maxDeliveries: number;
-  seconds: number;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
-
-const fmtInt = (n: number) => Math.round(n).toLocaleString("en-US");
-const fmtMs = (n: number) => (Number.isNaN(n) ? "-" : n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
-const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : "-");
-
-interface Summary {
-  runs: number;
+  watchers: number;
+  connections: number;
+  side: string;
+  mode: string;
   changes: number;
-  deliveriesPerSec: number;
-  minDeliveriesPerSec: number;
-  maxDeliveriesPerSec: number;
+  deliveriesPerS: number;
   p50Ms: number;
   p99Ms: number;
-  cpuUsPerDelivery: number;
+  serverCpuUsPerDelivery: number;
+  serverCpuPct: number;
+  loadCpuPct: number;
 }
 
-function summary(results: RunResult[], mode: RunResult["mode"], n: number, side: string): Summary | undefined {
-  const rs = results.filter((r) => r.mode === mode && r.watchers === n && r.side === side);
-  if (rs.length === 0) return undefined;
-  const rates = rs.map((r) => r.deliveriesPerSec);
+const agents = watchAgents();
+const { watchAgent, writeAgent } = agents;
+const rows: Row[] = [];
+let next = 0; // the next change's k: it runs on across the runs of one server
+
+async function measure(server: Server, side: Side, watchers: number, connections: number, round: number, mode: "fast" | "paced"): Promise<Row> {
+  const changes = mode === "fast" ? Math.max(1, Math.min(MAX_CHANGES, Math.floor(MAX_DELIVERIES / watchers))) : PACED_CHANGES;
+  await watchAgent.call("arm", { from: next, changes });
+  const cpu0 = server.proc.cpuSeconds();
+  const load0 = watchAgent.proc.cpuSeconds() + writeAgent.proc.cpuSeconds();
+  const t0 = now();
+  const { writeAt } = await writeAgent.call<{ writeAt: number[] }>("write", { from: next, changes, rateHz: mode === "paced" ? RATE_HZ : undefined });
+  const { lastAt } = await watchAgent.call<{ lastAt: number }>("complete");
+  const wall = now() - t0;
+  const cpu = server.proc.cpuSeconds() - cpu0;
+  const loadCpu = watchAgent.proc.cpuSeconds() + writeAgent.proc.cpuSeconds() - load0;
+  next += changes;
+  const lat = await watchAgent.call<{ p50: number; p99: number }>("latency", { writeAt });
+  const deliveries = changes * watchers;
   return {
-    runs: rs.length,
-    changes: (rs[0] as RunResult).changes,
-    deliveriesPerSec: median(rates),
-    minDeliveriesPerSec: Math.min(...rates),
-    maxDeliveriesPerSec: Math.max(...rates),
-    p50Ms: median(rs.map((r) => r.p50Ms)),
-    p99Ms: median(rs.map((r) => r.p99Ms)),
-    cpuUsPerDelivery: median(rs.map((r) => r.cpuUsPerDelivery)),
+    round,
+    watchers,
+    connections,
+    side: NAMES[side],
+    mode: mode === "fast" ? "as fast as it can" : `${RATE_HZ} changes/s`,
+    changes,
+    deliveriesPerS: deliveries / ((lastAt - (writeAt[0] as number)) / 1000),
+    p50Ms: lat.p50,
+    p99Ms: lat.p99,
+    serverCpuUsPerDelivery: (cpu * 1e6) / deliveries,
+    serverCpuPct: (100 * cpu) / (wall / 1000),
+    loadCpuPct: (100 * loadCpu) / (wall / 1000),
   };
 }
 
-/**
- * Ours / theirs for one metric: the median over rounds of the ratio within each
- * round (both sides ran back to back, so drift of the machine between rounds cancels).
- */
-function pairedRatio(results: RunResult[], mode: RunResult["mode"], n: number, side: string, metric: (r: RunResult) => number): number {
-  const ratios: number[] = [];
-  for (const r of results) {
-    if (r.mode !== mode || r.watchers !== n || r.side !== side) continue;
-    const base = results.find((b) => b.mode === mode && b.watchers === n && b.side === BASELINE && b.round === r.round);
-    if (base) ratios.push(metric(r) / metric(base));
-  }
-  return ratios.length ? median(ratios) : NaN;
-}
-
-/** Markdown: the headline table (throughput runs' rate, latency runs' p50/p99, ratios), then the details. */
-function report(results: RunResult[], ctx: Context): string {
-  const loads = results.map((r) => r.loadAverage);
-  const hasLatency = results.some((r) => r.mode === "latency");
-  const changesAt = (mode: RunResult["mode"]) =>
-    ctx.watchers
-      .map((n) => {
-        const r = results.find((x) => x.mode === mode && x.watchers === n);
-        return r ? `${fmtInt(r.changes)} at ${fmtInt(n)}` : undefined;
-      })
-      .filter(Boolean)
-      .join(", ");
-
-  const head = [
-    "| watchers | server, writer | deliveries/s | changes/s | p50 ms | p99 ms | " +
-      "deliveries/s vs grpc-health-check | p50 vs grpc-health-check | p99 vs grpc-health-check |",
-    "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
-  ];
-  const details = [
-    "| watchers | server, writer | deliveries/s min-max | CPU µs/delivery | p50 / p99 ms under load | " +
-      "one-at-a-time changes/s | one-at-a-time CPU µs/delivery |",
-    "|---:|---|---:|---:|---:|---:|---:|",
-  ];
-  for (const n of ctx.watchers) {
-    for (const side of ctx.sides) {
-      const t = summary(results, "throughput", n, side);
-      const l = summary(results, "latency", n, side);
-      const isBase = side === BASELINE;
-      const ratio = (mode: RunResult["mode"], metric: (r: RunResult) => number) =>
-        isBase ? "(baseline)" : fmtRatio(pairedRatio(results, mode, n, side, metric));
-      head.push(
-        `| ${fmtInt(n)} | ${side} | ${t ? fmtInt(t.deliveriesPerSec) : "-"} | ${t ? fmtInt(t.deliveriesPerSec / n) : "-"} | ` +
-          `${l ? fmtMs(l.p50Ms) : "-"} | ${l ? fmtMs(l.p99Ms) : "-"} | ` +
-          `${ratio("throughput", (r) => r.deliveriesPerSec)} | ${ratio("latency", (r) => r.p50Ms)} | ${ratio("latency", (r) => r.p99Ms)} |`,
-      );
-      details.push(
-        `| ${fmtInt(n)} | ${side} | ${t ? `${fmtInt(t.minDeliveriesPerSec)}-${fmtInt(t.maxDeliveriesPerSec)}` : "-"} | ` +
-          `${t ? t.cpuUsPerDelivery.toFixed(1) : "-"} | ${t ? `${fmtMs(t.p50Ms)} / ${fmtMs(t.p99Ms)}` : "-"} | ` +
-          `${l ? fmtInt(l.deliveriesPerSec / n) : "-"} | ${l ? l.cpuUsPerDelivery.toFixed(1) : "-"} |`,
-      );
+async function runSide(side: Side, watchers: number, connections: number, round: number): Promise<void> {
+  const server = await startSide(side);
+  try {
+    next = 0;
+    await watchAgent.call("open", { side, address: server.address, watchers, connections });
+    await writeAgent.call("writerOpen", { side, address: server.address });
+    // Warm both ends (JIT, buffers) on changes nobody records.
+    await watchAgent.call("arm", { from: next, changes: WARMUP_CHANGES });
+    await writeAgent.call("write", { from: next, changes: WARMUP_CHANGES });
+    await watchAgent.call("complete");
+    next += WARMUP_CHANGES;
+    for (const mode of ["fast", "paced"] as const) {
+      const row = await measure(server, side, watchers, connections, round, mode);
+      rows.push(row);
+      log(`fanout r${round} ${watchers}w/${connections}c ${row.side} ${row.mode}: ${Math.round(row.deliveriesPerS)} deliveries/s, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${row.p99Ms.toFixed(2)} ms, ${row.serverCpuUsPerDelivery.toFixed(1)} µs CPU/delivery`);
     }
+  } finally {
+    await writeAgent.call("writerClose");
+    await watchAgent.call("close");
+    await server.proc.stop();
   }
-  return [
-    `Fan-out, 1 writer to ${ctx.watchers.map(fmtInt).join(" / ")} watchers: medians over ${ctx.rounds} round(s); ` +
-      `${ctx.node}, ${ctx.machine}; ` +
-      `servers and clients in one process over loopback, at most ${ctx.perChannel} watch streams per connection; ` +
-      `1-min load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} during the runs; ` +
-      `${ctx.seconds.toFixed(0)} s in all.`,
-    "",
-    `deliveries/s: throughput runs (${changesAt("throughput")} watchers; at most ${fmtInt(ctx.maxDeliveries)} deliveries a run), ` +
-      `changes written back to back, at most ${ctx.window} ahead of the slowest watcher. ` +
-      (hasLatency
-        ? `p50/p99: write to delivery, one-at-a-time runs (${changesAt("latency")} watchers), ` +
-          "each change written once every watcher has the previous one."
-        : "p50/p99: not measured (--latency-changes 0).") +
-      " Ratios are ours / grpc-health-check: the median over rounds of the ratio within each round.",
-    "",
-    ...head,
-    "",
-    "Details (p50 / p99 under load include the queueing that the window allows):",
-    "",
-    ...details,
-    "",
-  ].join("\n");
 }
 
-// ---- main ----
-
-async function main(): Promise<void> {
-  if (args.report) {
-    const saved = JSON.parse(readFileSync(args.report, "utf8")) as { context: Context; results: RunResult[] };
-    process.stdout.write(report(saved.results, saved.context));
-    return;
-  }
-  const started = performance.now();
-  const results: RunResult[] = [];
-  const describe = (r: RunResult) =>
-    `${r.mode} ${r.watchers} x ${r.changes} ${r.side}: ${fmtInt(r.deliveriesPerSec)} deliveries/s, ` +
-    `p50 ${fmtMs(r.p50Ms)} ms, p99 ${fmtMs(r.p99Ms)} ms, ` +
-    `${r.cpuUsPerDelivery.toFixed(1)} CPU µs/delivery, load ${r.loadAverage.toFixed(1)}`;
-
-  if (WARMUP_CHANGES > 0) {
-    const n = Math.min(10, Math.max(...WATCHER_COUNTS));
-    for (const side of SIDES) await run(side, n, Math.min(WARMUP_CHANGES, CHANGES), "throughput", -1);
-    log(`warm-up done (${n} watchers, ${Math.min(WARMUP_CHANGES, CHANGES)} changes per side)`);
-  }
-  for (const n of WATCHER_COUNTS) {
-    for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the order each round so no side always runs right after another.
-      const order = SIDES.map((_, i) => SIDES[(i + round) % SIDES.length] as Side);
-      for (const side of order) {
-        const r = await run(side, n, changesFor(n), "throughput", round);
-        results.push(r);
-        log(`round ${round + 1}/${ROUNDS} ${describe(r)}`);
-      }
-      if (LATENCY_CHANGES > 0) {
-        for (const side of order) {
-          const r = await run(side, n, LATENCY_CHANGES, "latency", round);
-          results.push(r);
-          log(`round ${round + 1}/${ROUNDS} ${describe(r)}`);
-        }
+try {
+  for (let round = 0; round < f.rounds; round++) {
+    for (const watchers of WATCHERS) {
+      for (const connections of CONNECTIONS) {
+        if (connections > watchers) continue; // the same as fewer connections
+        for (const side of rotate(SIDES, round)) await runSide(side, watchers, connections, round);
       }
     }
   }
-  const context: Context = {
-    node: `Node ${process.version}`,
-    machine: `${cpus().length} CPU(s) ${cpus()[0]?.model ?? "?"}, ${osType()} ${release()}`,
-    sides: SIDES.map((s) => s.name),
-    watchers: WATCHER_COUNTS,
-    rounds: ROUNDS,
-    window: WINDOW,
-    perChannel: PER_CHANNEL,
-    maxDeliveries: MAX_DELIVERIES,
-    seconds: (performance.now() - started) / 1000,
-  };
-  process.stdout.write(report(results, context));
-  if (args.json) writeFileSync(args.json, `${JSON.stringify({ context, options: args, results }, null, 2)}\n`);
+} finally {
+  await agents.stop();
 }
 
-// Everything is closed at the end; if something still holds the loop open, say so rather than hang.
-main().then(
-  () => {
-    setTimeout(() => {
-      log("bench: something still holds the event loop 5 s after the end; exiting");
-      process.exit(1);
-    }, 5_000).unref();
-  },
-  (error: unknown) => {
-    log(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    process.exitCode = 1;
-    setTimeout(() => process.exit(1), 5_000).unref();
-  },
-);
+const key = (r: Row) => `${r.mode}|${r.watchers}|${r.connections}|${r.side}`;
+const medians = medianRows(rows, key);
+const limit = new Map(medians.filter((r) => r.side === NAMES.bare).map((r) => [`${r.mode}|${r.watchers}|${r.connections}`, r]));
+const columns: Column<Row>[] = [
+  { title: "watchers", value: (r) => r.watchers },
+  { title: "connections", value: (r) => r.connections },
+  { title: "server", value: (r) => r.side, text: true },
+  { title: "deliveries/s", value: (r) => r.deliveriesPerS },
+  { title: "of bare grpc-js", value: (r) => ratio(r.deliveriesPerS, limit.get(`${r.mode}|${r.watchers}|${r.connections}`)?.deliveriesPerS) },
+  { title: "p50 ms", value: (r) => r.p50Ms },
+  { title: "p99 ms", value: (r) => r.p99Ms },
+  { title: "server CPU µs/delivery", value: (r) => r.serverCpuUsPerDelivery },
+  { title: "server CPU %", value: (r) => r.serverCpuPct },
+  { title: "load CPU %", value: (r) => r.loadCpuPct },
+];
+const byMode = (mode: string) => medians.filter((r) => r.mode === mode);
+publish(f, {
+  scenario: "fanout",
+  title: "Fan-out: one writer to 1 ... 5,000 watchers",
+  data: { medians, runs: rows },
+  body: [
+    "Writer as fast as it can (one SetStatus, or etcd Put, at a time; the p50/p99 include the queue that builds):",
+    "",
+    table(columns, byMode("as fast as it can")),
+    "",
+    `Writer at ${RATE_HZ} changes/s (the latency of one change with nothing queued in front of it):`,
+    "",
+    table(columns, byMode(`${RATE_HZ} changes/s`)),
+    "",
+    "`server CPU %` near 100 means the server's core was the limit; `load CPU %` near 100 means the load core was (watchers' decoding), and the server had time to spare.",
+  ].join("\n"),
+});

@@ -1,11 +1,12 @@
 /**
  * Child processes of the tests: any command (`Spawned`, `runToEnd`), and the
- * real server as `npm start` runs it (`SrProcess`: `tsx src/main.ts`). Each is
- * spawned in a process group of its own so that whatever is left of it (tsx and
+ * real server as `npm start` runs it (`SrProcess`: `node dist/src/main.js`, the
+ * build refreshed first when src/ or gen/ changed). Each is
+ * spawned in a process group of its own so that whatever is left of it (npm and
  * the node child it runs the server in, `go test` and its test binary) can be
  * killed by that group's id.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +14,19 @@ import { fileURLToPath } from "node:url";
 import { Arrivals, WaitTimeout, withTimeout } from "./wait.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const TSX = path.join(repoRoot, "node_modules/.bin/tsx");
+const SERVER = path.join(repoRoot, "dist/src/main.js");
+
+let built = false;
+/**
+ * The compiled server, rebuilt when it is older than src/ or gen/ (as `npm
+ * start`'s prestart does). Once per test worker; parallel workers serialise on
+ * the build's lock, so only one compiles.
+ */
+function ensureBuilt(): void {
+  if (built) return;
+  execFileSync(process.execPath, [path.join(repoRoot, "scripts/build-server.mjs"), "--if-stale"], { cwd: repoRoot, stdio: ["ignore", "ignore", "inherit"] });
+  built = true;
+}
 
 /** The line the server logs once gRPC listens; group 1 is the address. */
 export const LISTENING = /gRPC listening on (\S+)/;
@@ -100,7 +113,7 @@ export class Spawned {
     return this.lines.filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
   }
 
-  /** Sends `signal` to the process itself (tsx relays it to the node process it runs). */
+  /** Sends `signal` to the process itself (under `npm start`, npm relays it to the server). */
   signal(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
@@ -186,7 +199,7 @@ export interface SpawnOptions {
   args?: string[];
   /** Environment on top of this one's (SR_LISTEN is dropped unless given here). */
   env?: Record<string, string | undefined>;
-  /** Run it as the README says, through `npm start` (default: tsx directly). */
+  /** Run it as the README says, through `npm start` (default: node on the compiled server directly). */
   npmStart?: boolean;
 }
 
@@ -195,7 +208,8 @@ export class SrProcess extends Spawned {
   constructor(options: SpawnOptions = {}) {
     const listen = options.listen === undefined ? "127.0.0.1:0" : options.listen;
     const args = [...(listen === null ? [] : ["--listen", listen]), ...(options.args ?? [])];
-    const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [TSX, ["src/main.ts", ...args]];
+    ensureBuilt();
+    const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [process.execPath, [SERVER, ...args]];
     super(command, commandArgs, { env: { SR_LISTEN: undefined, ...options.env } });
   }
 }

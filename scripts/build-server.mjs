@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Compiles the server (src/ and gen/) to dist/ and records a hash of what it
+// was compiled from, so that a stale build is never run by mistake.
+//
+//   node scripts/build-server.mjs            build (the `prepare` script, run by `npm ci`)
+//   node scripts/build-server.mjs --if-stale build only when the sources differ (`prestart`, the tests)
+//   node scripts/build-server.mjs --check    exit 1 with a message when stale (builds nothing)
+//
+// A content hash, not mtimes: a checkout or a copy changes mtimes without
+// changing the code, and an edit within the same second keeps them.
+// Concurrent callers (parallel test workers) serialise on a lock directory and
+// re-check after taking it, so only one of them compiles.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const DIST = path.join(root, "dist");
+const STAMP = path.join(DIST, ".source-hash");
+const LOCK = path.join(root, ".dist.lock");
+/** What the build reads: the code, the generated code with its descriptor set, the compiler settings. */
+const INPUTS = ["src", "gen", "tsconfig.json", "tsconfig.build.json"];
+/** A lock older than this is left over from a killed build. */
+const STALE_LOCK_MS = 120_000;
+
+function files(entry) {
+  const full = path.join(root, entry);
+  if (!statSync(full, { throwIfNoEntry: false })) return [];
+  if (!statSync(full).isDirectory()) return [entry];
+  return readdirSync(full, { withFileTypes: true })
+    .flatMap((d) => files(path.join(entry, d.name)))
+    .sort();
+}
+
+export function sourceHash() {
+  const hash = createHash("sha256");
+  for (const file of INPUTS.flatMap(files)) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(path.join(root, file)));
+  }
+  return hash.digest("hex");
+}
+
+function builtHash() {
+  try {
+    return readFileSync(STAMP, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+function build(hash) {
+  // Compiled beside dist/ and swapped in by two renames, so that a server
+  // started meanwhile (another test worker) never finds dist/ half written.
+  const next = `${DIST}.next`;
+  const old = `${DIST}.old`;
+  rmSync(next, { recursive: true, force: true });
+  try {
+    execFileSync(
+      process.execPath,
+      [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "tsconfig.build.json"), "--outDir", next],
+      { cwd: root, stdio: "inherit" },
+    );
+  } catch {
+    // tsc printed the errors; a build that does not type-check is not used, so dist/ stays stale.
+    rmSync(next, { recursive: true, force: true });
+    console.error("sr: the server does not compile (errors above); dist/ is not usable");
+    process.exit(1);
+  }
+  // reflection.ts reads the descriptor set next to the compiled gen/.
+  mkdirSync(path.join(next, "gen"), { recursive: true });
+  copyFileSync(path.join(root, "gen/descriptors.binpb"), path.join(next, "gen/descriptors.binpb"));
+  writeFileSync(path.join(next, ".source-hash"), `${hash}\n`);
+  rmSync(old, { recursive: true, force: true });
+  if (statSync(DIST, { throwIfNoEntry: false })) renameSync(DIST, old);
+  renameSync(next, DIST);
+  rmSync(old, { recursive: true, force: true });
+}
+
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function withLock(fn) {
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch (error) {
+      if (error.code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > STALE_LOCK_MS) rmSync(LOCK, { recursive: true, force: true });
+      else sleep(100);
+    }
+  }
+  try {
+    return fn();
+  } finally {
+    rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+const mode = process.argv[2] ?? "--build";
+if (mode === "--check") {
+  if (builtHash() !== sourceHash()) {
+    console.error("sr: dist/ is missing or older than src/ and gen/; run `npm run build` (npm start rebuilds it by itself)");
+    process.exit(1);
+  }
+} else if (mode === "--if-stale") {
+  if (builtHash() !== sourceHash()) {
+    withLock(() => {
+      const hash = sourceHash();
+      if (builtHash() === hash) return;
+      console.error("sr: dist/ is older than src/ and gen/, rebuilding");
+      build(hash);
+    });
+  }
+} else if (mode === "--build") {
+  withLock(() => build(sourceHash()));
+} else {
+  console.error(`usage: node scripts/build-server.mjs [--build | --if-stale | --check] (not '${mode}')`);
+  process.exit(2);
+}
