@@ -40,6 +40,16 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // SIGHUP reloads auth and tls from the same flags and file; anything refused keeps what runs.
+  process.on("SIGHUP", () => {
+    try {
+      const next = loadConfig(process.argv.slice(2), process.env);
+      if (next !== "help") server.reload(next);
+      console.log("sr: SIGHUP: auth and tls reloaded");
+    } catch (error) {
+      console.log(`sr: SIGHUP: keeping the current auth and tls: ${(error as Error).message}`);
+    }
+  });
 }
 
 void main();

@@ -1,10 +1,15 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import type { Role, TokenConfig } from "../domain/access.js";
+import type { CertificateConfig, Grant, Role, TokenConfig } from "../domain/access.js";
+import { pathOf } from "../transport/http/access.js";
 import { type TlsConfig, splitListen } from "../transport/listen.js";
 import { DEFAULT_LIMITS, type RegistryLimits } from "../domain/registry/registry.js";
 import { DEFAULT_WATCH_OPTIONS, type WatchOptions } from "../domain/watch/hub.js";
+import { DEFAULT_LEASE_SETTINGS, type LeaseSettings } from "../domain/leases/rules.js";
+import { utf8Length } from "../domain/names.js";
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from "../transport/grpc/listener.js";
+import { DEFAULT_MAX_ANSWER_BYTES } from "../transport/http/answer-budget.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:50051";
 
@@ -25,9 +30,21 @@ export interface ServerConfig {
   /** HOST:PORT of the HTTP listener (OpenSIPS MI JSON-RPC); none when unset. */
   http?: string | undefined;
   limits: RegistryLimits & { maxReceiveMessageBytes: number; gracePeriodMs: number };
+  /** The gRPC listener's connection limits (YAML: under `limits`, like the watcher limits). */
+  listener: ListenerLimits;
+  /** The bound on one MI answer over HTTP (YAML: `limits.max_answer_bytes`, docs/mi.md). */
+  mi: { maxAnswerBytes: number };
   watch: WatchOptions;
+  /** What a lease running out writes (`leases`). */
+  leases: LeaseSettings;
   groups: GroupConfig[];
   tokens: TokenConfig[];
+  /** Client certificates mapped to roles (`auth.certificates`); verified against `tls.clientCa`. */
+  certificates: CertificateConfig[];
+  /** HTTP paths left open on purpose while tokens are configured (`auth.open_http`). */
+  openHttp: string[];
+  /** With no token and no client CA, listen beyond loopback anyway (`--allow-open`, `auth.open`). */
+  allowOpen: boolean;
   tls?: TlsConfig | undefined;
 }
 
@@ -35,9 +52,15 @@ export function defaultConfig(): ServerConfig {
   return {
     listen: DEFAULT_LISTEN,
     limits: { ...DEFAULT_LIMITS, maxReceiveMessageBytes: 4 * 1024 * 1024, gracePeriodMs: 10_000 },
+    listener: { ...DEFAULT_LISTENER_LIMITS },
+    mi: { maxAnswerBytes: DEFAULT_MAX_ANSWER_BYTES },
     watch: { ...DEFAULT_WATCH_OPTIONS },
+    leases: { ...DEFAULT_LEASE_SETTINGS },
     groups: [],
     tokens: [],
+    certificates: [],
+    openHttp: [],
+    allowOpen: false,
   };
 }
 
@@ -87,6 +110,12 @@ export function durationMs(value: unknown, path: string): number {
   return ms;
 }
 
+/** A duration that may be turned off: `off`, `false` or 0 is undefined (never). */
+function optionalDurationMs(value: unknown, path: string): number | undefined {
+  if (value === "off" || value === false || value === 0) return undefined;
+  return durationMs(value, path);
+}
+
 export function checkListen(value: string, source: string): string {
   if (!splitListen(value)) {
     throw new ConfigError(`${source}: must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:50051 (got '${value}')`);
@@ -110,6 +139,26 @@ interface Setting {
   aliases: string[];
   apply(config: ServerConfig, value: unknown, path: string): void;
 }
+
+/** What an expired lease writes: a status like any other (never 0) and details of at most 2048 bytes. */
+const LEASE_SETTINGS: Setting[] = [
+  {
+    key: "expired_status",
+    aliases: [],
+    apply: (c, v, p) => {
+      c.leases.expiredStatus = integer(v, p, -2147483648, 2147483647);
+      if (v === 0) throw new ConfigError(`${p}: must not be 0 (> 0 is ready, < 0 is not ready)`);
+    },
+  },
+  {
+    key: "expired_details",
+    aliases: [],
+    apply: (c, v, p) => {
+      c.leases.expiredDetails = text(v, p);
+      if (utf8Length(c.leases.expiredDetails) > 2048) throw new ConfigError(`${p}: must be at most 2048 bytes of UTF-8`);
+    },
+  },
+];
 
 const WATCH_SETTINGS: Setting[] = [
   { key: "history", aliases: ["history_size"], apply: (c, v, p) => (c.watch.history = integer(v, p, 0)) },
@@ -146,6 +195,21 @@ const LIMIT_SETTINGS: Setting[] = [
     apply: (c, v, p) => (c.limits.maxReceiveMessageBytes = integer(v, p, 1024)),
   },
   { key: "grace_period", aliases: ["graceful_stop", "shutdown_grace_period"], apply: (c, v, p) => (c.limits.gracePeriodMs = durationMs(v, p)) },
+  {
+    key: "max_concurrent_streams",
+    aliases: ["concurrent_streams", "max_streams_per_connection"],
+    apply: (c, v, p) => (c.listener.maxConcurrentStreams = integer(v, p, 1, 2 ** 31 - 1)),
+  },
+  { key: "keepalive_time", aliases: ["keepalive_interval"], apply: (c, v, p) => (c.listener.keepaliveTimeMs = durationMs(v, p)) },
+  { key: "keepalive_timeout", aliases: [], apply: (c, v, p) => (c.listener.keepaliveTimeoutMs = durationMs(v, p)) },
+  { key: "max_connection_idle", aliases: ["connection_idle"], apply: (c, v, p) => (c.listener.maxConnectionIdleMs = optionalDurationMs(v, p)) },
+  { key: "max_connection_age", aliases: ["connection_age"], apply: (c, v, p) => (c.listener.maxConnectionAgeMs = optionalDurationMs(v, p)) },
+  {
+    key: "max_connection_age_grace",
+    aliases: ["connection_age_grace"],
+    apply: (c, v, p) => (c.listener.maxConnectionAgeGraceMs = durationMs(v, p)),
+  },
+  { key: "max_answer_bytes", aliases: ["answer_bytes"], apply: (c, v, p) => (c.mi.maxAnswerBytes = integer(v, p, 1024)) },
   ...WATCH_SETTINGS,
 ];
 
@@ -158,16 +222,29 @@ function applySettings(config: ServerConfig, value: unknown, path: string, setti
   }
 }
 
+/** A connection's stream limit at or below its watcher limit would queue watches instead of refusing them. */
+function checkStreamsAboveWatchers(config: ServerConfig): void {
+  const { maxConcurrentStreams } = config.listener;
+  const watchers = config.watch.maxWatchersPerConnection;
+  if (maxConcurrentStreams <= watchers) {
+    throw new ConfigError(
+      `limits.max_concurrent_streams: ${maxConcurrentStreams} must be above limits.max_watchers_per_connection (${watchers}), so the watcher limit answers first`,
+    );
+  }
+}
+
 const ROLES: readonly Role[] = ["read", "write", "admin"];
 
 /** Applies a parsed YAML document onto `config`. */
 export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
   if (doc === null || doc === undefined) return config;
-  const root = section(doc, "config", ["listen", "http", "limits", "watch", "groups", "auth", "tls"]);
+  const root = section(doc, "config", ["listen", "http", "limits", "watch", "leases", "groups", "auth", "tls"]);
   if (root.listen !== undefined) config.listen = checkListen(text(root.listen, "listen"), "listen");
   if (root.http !== undefined) config.http = checkListen(text(root.http, "http"), "http");
   if (root.limits !== undefined) applySettings(config, root.limits, "limits", LIMIT_SETTINGS);
+  checkStreamsAboveWatchers(config);
   if (root.watch !== undefined) applySettings(config, root.watch, "watch", WATCH_SETTINGS);
+  if (root.leases !== undefined) applySettings(config, root.leases, "leases", LEASE_SETTINGS);
   if (root.groups !== undefined) {
     if (!Array.isArray(root.groups)) throw new ConfigError("groups: must be a list");
     config.groups = root.groups.map((g, i) => {
@@ -178,55 +255,103 @@ export function applyYaml(config: ServerConfig, doc: unknown): ServerConfig {
       return { ...group, identifiers: (ids ?? []).map((id: unknown, j: number) => identifierOf(id, `${path}.identifiers[${j}]`)) };
     });
   }
-  if (root.auth !== undefined) {
-    const a = section(root.auth, "auth", ["tokens"]);
-    if (!Array.isArray(a.tokens)) throw new ConfigError("auth.tokens: must be a list");
-    config.tokens = a.tokens.map((t, i) => {
-      const path = `auth.tokens[${i}]`;
-      const o = section(t, path, ["name", "sha256", "role", "groups"]);
-      const sha256 = text(o.sha256, `${path}.sha256`);
-      if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw new ConfigError(`${path}.sha256: must be 64 hex digits (sha256sum of the token)`);
-      const role = text(o.role, `${path}.role`) as Role;
-      if (!ROLES.includes(role)) throw new ConfigError(`${path}.role: must be one of ${ROLES.join(", ")}`);
-      if (o.groups !== undefined && !Array.isArray(o.groups)) throw new ConfigError(`${path}.groups: must be a list of group names`);
-      return {
-        name: text(o.name, `${path}.name`),
-        sha256,
-        role,
-        groups: (o.groups as unknown[] | undefined)?.map((g, j) => text(g, `${path}.groups[${j}]`)),
-      };
-    });
-  }
+  if (root.auth !== undefined) applyAuth(config, root.auth);
   if (root.tls !== undefined) {
-    const t = section(root.tls, "tls", ["cert", "key", "client_ca"]);
+    const t = section(root.tls, "tls", ["cert", "key", "client_ca", "reload_interval"]);
     config.tls = {
       cert: text(t.cert, "tls.cert"),
       key: text(t.key, "tls.key"),
       clientCa: t.client_ca === undefined ? undefined : text(t.client_ca, "tls.client_ca"),
+      reloadIntervalMs: t.reload_interval === undefined ? undefined : durationMs(t.reload_interval, "tls.reload_interval"),
     };
   }
   return config;
 }
 
-export const USAGE = `Usage: sr [--listen HOST:PORT] [--http HOST:PORT] [--config FILE]
+/** A role and its groups: a write grant's groups are never `[]` (that would allow nothing; omit them for every public group). */
+function grantOf(o: Obj, path: string): Grant {
+  const role = text(o.role, `${path}.role`) as Role;
+  if (!ROLES.includes(role)) throw new ConfigError(`${path}.role: must be one of ${ROLES.join(", ")}`);
+  if (o.groups === undefined) return { role, groups: undefined };
+  if (!Array.isArray(o.groups)) throw new ConfigError(`${path}.groups: must be a list of group names`);
+  if (role !== "write") throw new ConfigError(`${path}.groups: only role write is limited to groups (role ${role} applies everywhere)`);
+  if (o.groups.length === 0) throw new ConfigError(`${path}.groups: an empty list would allow no group; omit groups for every public group`);
+  return { role, groups: o.groups.map((g, j) => text(g, `${path}.groups[${j}]`)) };
+}
+
+function listOf(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw new ConfigError(`${path}: must be a list`);
+  return value;
+}
+
+function applyAuth(config: ServerConfig, value: unknown): void {
+  const a = section(value, "auth", ["open", "tokens", "certificates", "open_http"]);
+  if (a.tokens === undefined && a.certificates === undefined && a.open === undefined) {
+    throw new ConfigError("auth: must hold tokens, certificates or open (omit auth to leave the server open on loopback only)");
+  }
+  if (a.open !== undefined && typeof a.open !== "boolean") throw new ConfigError("auth.open: must be true or false");
+  config.allowOpen = a.open === true;
+  config.tokens = listOf(a.tokens ?? [], "auth.tokens").map((t, i) => {
+    const path = `auth.tokens[${i}]`;
+    const o = section(t, path, ["name", "sha256", "role", "groups"]);
+    const sha256 = text(o.sha256, `${path}.sha256`);
+    if (!/^[0-9a-fA-F]{64}$/.test(sha256)) throw new ConfigError(`${path}.sha256: must be 64 hex digits (sha256sum of the token)`);
+    return { name: text(o.name, `${path}.name`), sha256, ...grantOf(o, path) };
+  });
+  config.certificates = listOf(a.certificates ?? [], "auth.certificates").map((c, i) => {
+    const path = `auth.certificates[${i}]`;
+    const o = section(c, path, ["subject", "san", "role", "groups"]);
+    if ((o.subject === undefined) === (o.san === undefined)) throw new ConfigError(`${path}: must have either subject (a CN) or san (a DNS or URI name)`);
+    const name = o.subject === undefined ? { san: text(o.san, `${path}.san`) } : { subject: text(o.subject, `${path}.subject`) };
+    return { ...name, ...grantOf(o, path) };
+  });
+  config.openHttp = listOf(a.open_http ?? [], "auth.open_http").map((p, i) => {
+    const path = text(p, `auth.open_http[${i}]`);
+    if (!path.startsWith("/") || path.includes("?")) throw new ConfigError(`auth.open_http[${i}]: must be a path such as /metrics (got '${path}')`);
+    return pathOf(path);
+  });
+}
+
+export const USAGE = `Usage: sr [--listen HOST:PORT] [--http HOST:PORT] [--config FILE] [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--allow-open]
 
 Runs the Status/Report gRPC server with its embedded in-memory registry.
 
   --listen HOST:PORT  gRPC address (default ${DEFAULT_LISTEN}; env SR_LISTEN; port 0 picks a free port)
   --http HOST:PORT    also serve the OpenSIPS MI JSON-RPC over HTTP at /mi (env SR_HTTP; off by default)
-  --config FILE       YAML configuration (keys: listen, http, limits, watch, groups, auth, tls); flags override it
+  --config FILE       YAML configuration (keys: listen, http, limits, watch, leases, groups, auth, tls); flags override it
+  --tls-cert FILE     serve TLS (gRPC and HTTP) with this PEM certificate chain (YAML tls.cert; re-read when it changes)
+  --tls-key FILE      its private key (YAML tls.key)
+  --tls-client-ca FILE  require client certificates signed by this CA (YAML tls.client_ca)
+  --allow-open        with no token and no client CA, listen beyond loopback anyway (YAML auth.open: true)
   --help              show this help
 `;
 
 /** Flags override SR_LISTEN, which overrides the config file, which overrides the defaults. */
+const OPTIONS = {
+  listen: { type: "string" },
+  http: { type: "string" },
+  config: { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-client-ca": { type: "string" },
+  "allow-open": { type: "boolean" },
+  help: { type: "boolean" },
+} as const;
+
+/** The --tls-* flags over the file's `tls`: each flag replaces its key. */
+function tlsOf(config: ServerConfig, flags: { "tls-cert"?: string; "tls-key"?: string; "tls-client-ca"?: string }): TlsConfig | undefined {
+  const cert = flags["tls-cert"] ?? config.tls?.cert;
+  const key = flags["tls-key"] ?? config.tls?.key;
+  const clientCa = flags["tls-client-ca"] ?? config.tls?.clientCa;
+  if (cert === undefined && key === undefined && clientCa === undefined) return undefined;
+  if (cert === undefined || key === undefined) throw new ConfigError("--tls-cert and --tls-key: TLS needs both a certificate and its key");
+  return { ...config.tls, cert, key, clientCa };
+}
+
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
-  let parsed: ReturnType<typeof parseArgs<{ options: { listen: { type: "string" }; http: { type: "string" }; config: { type: "string" }; help: { type: "boolean" } } }>>;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: { listen: { type: "string" }, http: { type: "string" }, config: { type: "string" }, help: { type: "boolean" } },
-      strict: true,
-    });
+    parsed = parseArgs({ args: argv, options: OPTIONS, strict: true });
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
@@ -252,5 +377,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (parsed.values.listen !== undefined) config.listen = checkListen(parsed.values.listen, "--listen");
   if (env.SR_HTTP) config.http = checkListen(env.SR_HTTP, "SR_HTTP");
   if (parsed.values.http !== undefined) config.http = checkListen(parsed.values.http, "--http");
+  config.tls = tlsOf(config, parsed.values);
+  if (parsed.values["allow-open"]) config.allowOpen = true;
   return config;
 }

@@ -1,15 +1,19 @@
 import { Server } from "@grpc/grpc-js";
 import { splitListen } from "../transport/listen.js";
 import { ConfigError, type ServerConfig } from "./config.js";
-import { AccessPolicy } from "../domain/access.js";
+import { checkAuth, httpAccessOf, policyOf, reloadAuth } from "./auth.js";
 import { coreInitializing, coreRunning, coreShuttingDown, createCore } from "../domain/core.js";
 import { SrError } from "../domain/errors.js";
 import { Registry } from "../domain/registry/registry.js";
 import { WatchHub } from "../domain/watch/hub.js";
+import { type Clock, systemClock } from "../domain/watch/clock.js";
 import type { HealthAdapter } from "../transport/grpc/health.js";
 import { createGrpcServer, credentialsOf } from "../transport/grpc/server.js";
 import { Admission } from "../transport/grpc/admission.js";
 import { type HttpServer, startHttpServer } from "../transport/http/server.js";
+import { CertificateSource } from "../transport/tls.js";
+import { connectionCounts } from "../transport/grpc/channelz.js";
+import { CountingClock, type ServerStats } from "./stats.js";
 
 export interface RunningServer {
   /** The gRPC address actually bound, HOST:PORT. */
@@ -26,11 +30,22 @@ export interface RunningServer {
   stop(): Promise<void>;
   /** Ends everything at once. */
   forceStop(): void;
+  /**
+   * Applies `next`'s `auth` and `tls` and re-reads the certificate files now
+   * (SIGHUP). Throws, keeping the current settings, when they are refused.
+   */
+  reload(next: ServerConfig): void;
+  /**
+   * What the server holds open now, by its own counts: gRPC connections,
+   * streams and calls (grpc-js channelz), watchers, hub timers, registry
+   * listeners. Read-only; all connection counts are 0 once stopped.
+   */
+  stats(): ServerStats;
 }
 
-function bind(server: Server, address: string, config: ServerConfig): Promise<number> {
+function bind(server: Server, address: string, tls: CertificateSource | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, credentialsOf(config.tls), (error, port) => (error ? reject(error) : resolve(port)));
+    server.bindAsync(address, credentialsOf(tls), (error, port) => (error ? reject(error) : resolve(port)));
   });
 }
 
@@ -54,27 +69,41 @@ function declareGroups(registry: Registry, config: ServerConfig): void {
   });
 }
 
+/** What the server runs on besides its configuration: tests inject a fake monotonic clock (lease deadlines, watch progress). */
+export interface StartOptions {
+  clock?: Clock;
+}
+
 /** Wires the registry, the watch hub and the gRPC adapters, and starts listening. */
-export async function startServer(config: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
-  const registry = new Registry(config.limits);
-  const hub = new WatchHub(registry, config.watch);
+export async function startServer(config: ServerConfig, log: (line: string) => void = console.log, options: StartOptions = {}): Promise<RunningServer> {
+  // Refused before anything is built: an open server beyond loopback, a certificate that does not validate.
+  checkAuth(config);
+  const tls = config.tls ? new CertificateSource(config.tls, log) : undefined;
+  const clock = options.clock ?? systemClock;
+  const registry = new Registry(config.limits, Date.now, { clock, leases: config.leases });
+  const hubClock = new CountingClock(clock);
+  const hub = new WatchHub(registry, config.watch, hubClock);
   createCore(registry);
   coreInitializing(registry);
   declareGroups(registry, config);
 
-  const gate = new Admission(new AccessPolicy(config.tokens));
+  const gate = new Admission(policyOf(config));
   const { server, health } = createGrpcServer(registry, hub, gate, {
     maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
-    tls: config.tls,
+    listener: config.listener,
   });
-  const port = await bind(server, config.listen, config);
+  const port = await bind(server, config.listen, tls).catch((error: unknown) => {
+    tls?.close();
+    throw error;
+  });
   const address = `${splitListen(config.listen)?.host}:${port}`;
   log(`sr: gRPC listening on ${address}${config.tls ? " (TLS)" : ""}`);
   let http: HttpServer | undefined;
   if (config.http) {
     try {
-      http = await startHttpServer(registry, config.http);
+      http = await startHttpServer(registry, config.http, { maxAnswerBytes: config.mi.maxAnswerBytes, tls, access: httpAccessOf(config) });
     } catch (error) {
+      tls?.close();
       server.forceShutdown();
       throw error;
     }
@@ -85,9 +114,11 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
 
   let stopping: Promise<void> | undefined;
   const forceStop = () => {
+    tls?.close();
     void http?.close();
     gate.stop();
     hub.close();
+    registry.close();
     server.forceShutdown();
   };
   const stop = () => {
@@ -105,10 +136,22 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       server.tryShutdown(() => {
         clearTimeout(timer);
         hub.close();
+        registry.close();
+        tls?.close();
         void httpClosed.then(() => resolve());
       });
     });
     return stopping;
   };
-  return { address, httpAddress: http?.address, registry, hub, health, stop, forceStop };
+  const stats = (): ServerStats => ({
+    ...connectionCounts(server),
+    watchers: hub.watcherCount,
+    hubTimers: hubClock.timers,
+    registryListeners: registry.listenerCount,
+  });
+  let running = { config, gate, tls, http };
+  const reload = (next: ServerConfig) => {
+    running = { ...running, config: reloadAuth(running, next) };
+  };
+  return { address, httpAddress: http?.address, registry, hub, health, stop, forceStop, stats, reload };
 }

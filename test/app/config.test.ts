@@ -238,6 +238,38 @@ auth:
     expect(fromYaml("tls:\n  cert: c.pem\n  key: k.pem\n  client_ca: ca.pem\n").tls).toEqual({ cert: "c.pem", key: "k.pem", clientCa: "ca.pem" });
   });
 
+  it("auth.certificates, open_http and open", () => {
+    const config = fromYaml(`
+auth:
+  open: true
+  open_http: [/metrics, /mi/]
+  certificates:
+    - { subject: dashboard, role: read }
+    - { san: "spiffe://prod/ns/billing/sa/worker", role: write, groups: [billing] }
+`);
+    expect(config.certificates).toEqual([
+      { subject: "dashboard", role: "read", groups: undefined },
+      { san: "spiffe://prod/ns/billing/sa/worker", role: "write", groups: ["billing"] },
+    ]);
+    expect(config.openHttp).toEqual(["/metrics", "/mi"]);
+    expect(config.allowOpen).toBe(true);
+    expect(config.tokens).toEqual([]);
+  });
+
+  it("tls.reload_interval", () => {
+    expect(fromYaml("tls:\n  cert: c\n  key: k\n  reload_interval: 500ms\n").tls?.reloadIntervalMs).toBe(500);
+  });
+
+  it("--tls-cert, --tls-key and --tls-client-ca each replace their key; --allow-open", () => {
+    const file = writeTempFile("tls.yaml", "tls:\n  cert: file.crt\n  key: file.key\n  reload_interval: 2s\n");
+    expect(load(["--config", file, "--tls-cert", "flag.crt"]).tls).toEqual({ cert: "flag.crt", key: "file.key", reloadIntervalMs: 2000 });
+    expect(load(["--tls-cert", "a.crt", "--tls-key", "a.key", "--tls-client-ca", "ca.crt"]).tls).toEqual({ cert: "a.crt", key: "a.key", clientCa: "ca.crt" });
+    expect(configError(() => load(["--tls-cert", "a.crt"])).message).toMatch(/--tls-key: TLS needs both/);
+    expect(configError(() => load(["--tls-client-ca", "ca.crt"])).message).toMatch(/TLS needs both/);
+    expect(load([]).allowOpen).toBe(false);
+    expect(load(["--allow-open"]).allowOpen).toBe(true);
+  });
+
   it("a file passed with --config is applied as a whole", () => {
     const file = writeTempFile(
       "full.yaml",
@@ -319,7 +351,18 @@ describe("unknown keys and bad values are refused, naming the key", () => {
     ["a report_capacity over 32767", "groups:\n  - name: g\n    report_capacity: 32768\n", /^groups\[0\]\.report_capacity: /],
     ["identifiers that is not a list", "groups:\n  - name: g\n    identifiers: db\n", /^groups\[0\]\.identifiers: must be a list/],
     ["an identifier details that is not text", "groups:\n  - name: g\n    identifiers:\n      - name: i\n        details: [1]\n", /^groups\[0\]\.identifiers\[0\]\.details: /],
-    ["auth without tokens", "auth: {}\n", /^auth\.tokens: /],
+    // auth may now hold only certificates or `open`, but an empty one is still a mistake.
+    ["auth with nothing in it", "auth: {}\n", /^auth: must hold tokens, certificates or open/],
+    ["tokens that is not a list", "auth:\n  tokens: ops\n", /^auth\.tokens: must be a list/],
+    ["a write token with groups: []", `auth:\n  tokens:\n    - { name: w, sha256: ${"a".repeat(64)}, role: write, groups: [] }\n`, /^auth\.tokens\[0\]\.groups: an empty list would allow no group; omit groups for every public group/],
+    ["groups on a read token", `auth:\n  tokens:\n    - { name: r, sha256: ${"a".repeat(64)}, role: read, groups: [billing] }\n`, /^auth\.tokens\[0\]\.groups: only role write/],
+    ["a certificate with neither subject nor san", "auth:\n  certificates:\n    - { role: read }\n", /^auth\.certificates\[0\]: must have either subject/],
+    ["a certificate with both", "auth:\n  certificates:\n    - { subject: a, san: b, role: read }\n", /^auth\.certificates\[0\]: must have either subject/],
+    ["a certificate with groups: []", "auth:\n  certificates:\n    - { san: a, role: write, groups: [] }\n", /^auth\.certificates\[0\]\.groups: an empty list/],
+    ["an unknown certificate key", "auth:\n  certificates:\n    - { cn: a, role: read }\n", /^auth\.certificates\[0\]\.cn: unknown key/],
+    ["open that is not a boolean", "auth:\n  open: yes please\n", /^auth\.open: must be true or false/],
+    ["an open_http entry that is no path", "auth:\n  open: false\n  open_http: [metrics]\n", /^auth\.open_http\[0\]: must be a path/],
+    ["a reload_interval that is no duration", "tls:\n  cert: c\n  key: k\n  reload_interval: often\n", /^tls\.reload_interval: /],
     ["a token sha256 that is not 64 hex digits", "auth:\n  tokens:\n    - name: t\n      sha256: abc\n      role: read\n", /^auth\.tokens\[0\]\.sha256: /],
     ["a token role that does not exist", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: root\n`, /^auth\.tokens\[0\]\.role: /],
     ["token groups that is not a list", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: write\n      groups: billing\n`, /^auth\.tokens\[0\]\.groups: /],
@@ -345,5 +388,65 @@ describe("limits takes the names of docs/model.md, Limits", () => {
 
   it("still refuses a key that is no limit, listing the known ones", () => {
     expect(() => fromYaml("limits:\n  colour: 5\n")).toThrow(/limits\.colour: unknown key \(known: max_groups, .*history/);
+  });
+});
+
+describe("limits: the gRPC listener's connection limits and the MI answer bound", () => {
+  it("defaults: 4,096 streams per connection, keepalive 60 s / 20 s, idle 5 min, no age limit (10 s grace), answers of 16 MiB", () => {
+    const config = load([]);
+    expect(config.listener).toEqual({
+      maxConcurrentStreams: 4_096,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConnectionIdleMs: 300_000,
+      maxConnectionAgeMs: undefined,
+      maxConnectionAgeGraceMs: 10_000,
+    });
+    expect(config.listener.maxConcurrentStreams).toBeGreaterThan(config.watch.maxWatchersPerConnection);
+    expect(config.mi).toEqual({ maxAnswerBytes: 16 * MiB });
+  });
+
+  it("every key, durations as the other durations are written", () => {
+    const config = fromYaml(`
+limits:
+  max_concurrent_streams: 2000
+  keepalive_time: 30s
+  keepalive_timeout: 5s
+  max_connection_idle: 2m
+  max_connection_age: 60m
+  max_connection_age_grace: 500ms
+  max_answer_bytes: 1048576
+`);
+    expect(config.listener).toEqual({
+      maxConcurrentStreams: 2_000,
+      keepaliveTimeMs: 30_000,
+      keepaliveTimeoutMs: 5_000,
+      maxConnectionIdleMs: 120_000,
+      maxConnectionAgeMs: 3_600_000,
+      maxConnectionAgeGraceMs: 500,
+    });
+    expect(config.mi.maxAnswerBytes).toBe(MiB);
+  });
+
+  it.each(["off", "false", "0"])("max_connection_idle and max_connection_age: %s turns them off", (off) => {
+    const config = fromYaml(`limits:\n  max_connection_idle: ${off}\n  max_connection_age: ${off}\n`);
+    expect(config.listener.maxConnectionIdleMs).toBeUndefined();
+    expect(config.listener.maxConnectionAgeMs).toBeUndefined();
+  });
+
+  it.each([
+    ["max_concurrent_streams: 0", /^limits\.max_concurrent_streams: must be an integer/],
+    ["keepalive_time: soon", /^limits\.keepalive_time: must be a positive duration/],
+    ["max_connection_age: -1", /^limits\.max_connection_age: /],
+    ["max_answer_bytes: 10", /^limits\.max_answer_bytes: must be an integer between 1024/],
+  ])("refuses %s, naming the key", (line, message) => {
+    expect(configError(() => fromYaml(`limits:\n  ${line}\n`)).message).toMatch(message);
+  });
+
+  it("refuses max_concurrent_streams at or below max_watchers_per_connection: the watcher limit must answer first", () => {
+    expect(configError(() => fromYaml("limits:\n  max_concurrent_streams: 1000\n")).message).toMatch(
+      /^limits\.max_concurrent_streams: 1000 must be above limits\.max_watchers_per_connection \(1000\)/,
+    );
+    expect(fromYaml("limits:\n  max_watchers_per_connection: 5000\n  max_concurrent_streams: 5001\n").listener.maxConcurrentStreams).toBe(5_001);
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { repoRoot } from "../helpers/process.js";
 
 const SOURCES = ["src", "clients/ts", "clients/python/sr_client", "clients/go", "test", "bench", "scripts", "proto", ".ci"];
-const SKIP = new Set(["gen", "node_modules", "__pycache__"]);
+const SKIP = new Set(["gen", "node_modules", "__pycache__", "dist"]);
 
 function* files(dir: string): Generator<string> {
   for (const name of readdirSync(dir)) {

@@ -1,22 +1,24 @@
-import { readFileSync } from "node:fs";
 import {
   Server,
   ServerCredentials,
+  experimental,
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import type { TlsConfig } from "../listen.js";
 import type { Registry } from "../../domain/registry/registry.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import { HealthAdapter, healthDefinition } from "./health.js";
 import { addReflection } from "./reflection.js";
-import type { Admission } from "./admission.js";
+import { type Admission, peerCertificates } from "./admission.js";
+import type { CertificateSource } from "../tls.js";
 import { statusReportDefinition, statusReportService } from "./service.js";
 import { toGrpcError } from "./errors.js";
+import { DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerOptions } from "./listener.js";
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
-  tls?: TlsConfig | undefined;
+  /** Connection limits; grpc-js's defaults are no production settings, so ours apply when none are given. */
+  listener?: ListenerLimits | undefined;
 }
 
 /** Passes every call of a wrapped service through the gate, open (no token) like health. */
@@ -37,23 +39,24 @@ function gated(gate: Admission, impl: UntypedServiceImplementation): UntypedServ
   return out;
 }
 
-export function credentialsOf(tls: TlsConfig | undefined): ServerCredentials {
-  if (!tls) return ServerCredentials.createInsecure();
-  return ServerCredentials.createSsl(
-    tls.clientCa ? readFileSync(tls.clientCa) : null,
-    [{ private_key: readFileSync(tls.key), cert_chain: readFileSync(tls.cert) }],
-    tls.clientCa !== undefined,
-  );
+/**
+ * Plaintext, or TLS from `source`, which grpc-js asks again whenever the
+ * certificate is rotated. With a client CA a client certificate signed by it
+ * is required, and each call's is noted for the access policy.
+ */
+export function credentialsOf(source: CertificateSource | undefined): ServerCredentials {
+  if (!source) return ServerCredentials.createInsecure();
+  const mtls = source.requestsClientCertificates;
+  // grpc-js names the first argument the CA provider, but it is the identity one (server-credentials.js).
+  const credentials = experimental.createCertificateProviderServerCredentials(source, mtls ? source : null, mtls);
+  return mtls ? experimental.createServerCredentialsWithInterceptors(credentials, [peerCertificates]) : credentials;
 }
 
 /** The grpc-js server with StatusReportService, grpc.health.v1 and reflection. */
 export function createGrpcServer(registry: Registry, hub: WatchHub, gate: Admission, options: GrpcServerOptions) {
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
-    // Ping idle connections so a vanished watcher (no FIN, no RST) is noticed
-    // and its watch freed within a minute and a half.
-    "grpc.keepalive_time_ms": 60_000,
-    "grpc.keepalive_timeout_ms": 20_000,
+    ...listenerOptions(options.listener ?? DEFAULT_LISTENER_LIMITS),
   });
   server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
   const health = new HealthAdapter(registry, hub, gate);

@@ -10,19 +10,38 @@
  *   A notification (or a batch of them only) is 204 with no body.
  * - Other methods on those paths: 405 with Allow: POST. Other paths: 404.
  *   A body over 1 MiB: 413 and the connection is closed.
+ * - Answers are bounded (`limits.max_answer_bytes`, docs/mi.md), and a failure
+ *   of ours answers 500: no request, however large its answer, escapes.
+ * - With tokens or certificates configured, a path needs a reader unless it
+ *   is open (access.ts): 401 with `WWW-Authenticate: Bearer` otherwise, before
+ *   anything else is looked at. With `tls` it serves HTTPS with the gRPC
+ *   listener's certificate, swapped in whenever that one is.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { splitListen } from "../listen.js";
+import type { CertificateSource } from "../tls.js";
+import { type HttpAccess, OPEN_ACCESS, pathOf, refusalOf } from "./access.js";
 import type { Registry } from "../../domain/registry/registry.js";
 import { handleMiRequest, parseErrorResponse } from "./mi.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
-const PATHS = new Set(["/", "/mi", "/mi/", "/json", "/json/"]);
+const MI_PATHS = new Set(["/", "/mi", "/json"]);
+
+export interface HttpOptions {
+  /** Serve HTTPS with this material (and verify client certificates when it has a client CA). */
+  tls?: CertificateSource | undefined;
+  access?: HttpAccess | undefined;
+  /** `limits.max_answer_bytes`: the bound on one answer (a batch's as a whole). */
+  maxAnswerBytes?: number | undefined;
+}
 
 export interface HttpServer {
   /** HOST:PORT actually bound (the host as given, the port as chosen). */
   readonly address: string;
+  /** Applies to requests from now on (a configuration reload). */
+  setAccess(access: HttpAccess): void;
   /** Stops listening and closes every connection, idle keep-alive ones included. */
   close(): Promise<void>;
 }
@@ -40,7 +59,18 @@ function tooLarge(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
 }
 
-function answer(registry: Registry, text: string, res: ServerResponse): void {
+/** Runs a handler's step; a failure of ours answers 500 (or drops the connection) instead of escaping. */
+function guard(res: ServerResponse, step: () => void): void {
+  try {
+    step();
+  } catch (error) {
+    console.error("sr: HTTP request failed:", error);
+    if (res.headersSent) res.destroy();
+    else send(res, 500, "internal error\n", { Connection: "close" });
+  }
+}
+
+function answer(registry: Registry, text: string, res: ServerResponse, maxAnswerBytes: number | undefined): void {
   let body: unknown;
   try {
     body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -48,7 +78,7 @@ function answer(registry: Registry, text: string, res: ServerResponse): void {
     send(res, 200, JSON.stringify(parseErrorResponse((error as Error).message)));
     return;
   }
-  const response = handleMiRequest(registry, body);
+  const response = handleMiRequest(registry, body, maxAnswerBytes);
   if (response === undefined) {
     res.writeHead(204);
     res.end();
@@ -57,9 +87,15 @@ function answer(registry: Registry, text: string, res: ServerResponse): void {
   send(res, 200, JSON.stringify(response));
 }
 
-function onRequest(registry: Registry, req: IncomingMessage, res: ServerResponse): void {
-  const path = new URL(req.url ?? "/", "http://localhost").pathname;
-  if (!PATHS.has(path)) {
+function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage, res: ServerResponse, maxAnswerBytes?: number): void {
+  const path = pathOf(req.url);
+  const refusal = refusalOf(access, path, req);
+  if (refusal) {
+    req.resume();
+    send(res, refusal.status, refusal.body, refusal.headers);
+    return;
+  }
+  if (!MI_PATHS.has(path)) {
     req.resume();
     send(res, 404, "not found: POST JSON-RPC 2.0 to /mi\n");
     return;
@@ -97,7 +133,7 @@ function onRequest(registry: Registry, req: IncomingMessage, res: ServerResponse
       send(res, 200, JSON.stringify(parseErrorResponse("the body is not valid UTF-8")));
       return;
     }
-    answer(registry, text, res);
+    guard(res, () => answer(registry, text, res, maxAnswerBytes));
   });
   req.on("error", () => {
     // The client went away mid-body: nothing to answer.
@@ -105,10 +141,17 @@ function onRequest(registry: Registry, req: IncomingMessage, res: ServerResponse
 }
 
 /** Starts the MI endpoint on `listen` (HOST:PORT, port 0 picks a free one). */
-export async function startHttpServer(registry: Registry, listen: string): Promise<HttpServer> {
+export async function startHttpServer(registry: Registry, listen: string, options: HttpOptions = {}): Promise<HttpServer> {
   const address = splitListen(listen);
   if (!address) throw new Error(`http: must be HOST:PORT with a port from 0 to 65535 (got '${listen}')`);
-  const server: Server = createServer((req, res) => onRequest(registry, req, res));
+  let access = options.access ?? OPEN_ACCESS;
+  const handle = (req: IncomingMessage, res: ServerResponse) => guard(res, () => onRequest(registry, access, req, res, options.maxAnswerBytes));
+  const { tls } = options;
+  // A client certificate is asked for but not required: probes and open paths must work without one.
+  const server: Server = tls
+    ? createHttpsServer({ ...tls.contextOptions, requestCert: tls.requestsClientCertificates, rejectUnauthorized: false }, handle)
+    : createServer(handle);
+  const unwatch = tls?.onChange(() => (server as ReturnType<typeof createHttpsServer>).setSecureContext(tls.contextOptions));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(address.port, address.bindHost, () => {
@@ -120,7 +163,11 @@ export async function startHttpServer(registry: Registry, listen: string): Promi
   let closing: Promise<void> | undefined;
   return {
     address: `${address.host}:${bound}`,
+    setAccess(next) {
+      access = next;
+    },
     close() {
+      unwatch?.();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
