@@ -10,6 +10,17 @@ import { DEFAULT_LEASE_SETTINGS, type LeaseSettings } from "../domain/leases/rul
 import { utf8Length } from "../domain/names.js";
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from "../transport/grpc/listener.js";
 import { DEFAULT_MAX_ANSWER_BYTES } from "../transport/http/answer-budget.js";
+import {
+  ConfigError,
+  type Obj,
+  durationMs,
+  integer,
+  isObject,
+  listOf,
+  optionalDurationMs,
+  section,
+  text,
+} from "./config-values.js";
 
 export const DEFAULT_LISTEN = "127.0.0.1:50051";
 
@@ -66,55 +77,8 @@ export function defaultConfig(): ServerConfig {
 
 export type { TlsConfig } from "../transport/listen.js";
 
-export class ConfigError extends Error {}
 
-type Obj = Record<string, unknown>;
-
-function isObject(value: unknown): value is Obj {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function section(value: unknown, path: string, keys: readonly string[]): Obj {
-  if (!isObject(value)) throw new ConfigError(`${path}: must be a mapping`);
-  for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) throw new ConfigError(`${path}.${key}: unknown key (known: ${keys.join(", ")})`);
-  }
-  return value;
-}
-
-function integer(value: unknown, path: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${path}: must be an integer between ${min} and ${max}`);
-  }
-  return value;
-}
-
-function text(value: unknown, path: string): string {
-  if (typeof value !== "string") throw new ConfigError(`${path}: must be a string`);
-  return value;
-}
-
-/** A duration: a number of seconds, or a string such as "30s", "500ms", "2m"; at least 1 ms. */
-export function durationMs(value: unknown, path: string): number {
-  let ms: number;
-  const match = typeof value === "string" ? /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim()) : null;
-  if (typeof value === "number" && Number.isFinite(value)) {
-    ms = Math.round(value * 1000);
-  } else if (match) {
-    const n = Number(match[1]);
-    ms = Math.round(match[2] === "ms" ? n : match[2] === "s" ? n * 1000 : n * 60_000);
-  } else {
-    throw new ConfigError(`${path}: must be a positive duration such as 30, "30s", "500ms" or "2m"`);
-  }
-  if (ms < 1) throw new ConfigError(`${path}: must be at least 1ms`);
-  return ms;
-}
-
-/** A duration that may be turned off: `off`, `false` or 0 is undefined (never). */
-function optionalDurationMs(value: unknown, path: string): number | undefined {
-  if (value === "off" || value === false || value === 0) return undefined;
-  return durationMs(value, path);
-}
+export { ConfigError, durationMs } from "./config-values.js";
 
 export function checkListen(value: string, source: string): string {
   if (!splitListen(value)) {
@@ -277,11 +241,6 @@ function grantOf(o: Obj, path: string): Grant {
   if (role !== "write") throw new ConfigError(`${path}.groups: only role write is limited to groups (role ${role} applies everywhere)`);
   if (o.groups.length === 0) throw new ConfigError(`${path}.groups: an empty list would allow no group; omit groups for every public group`);
   return { role, groups: o.groups.map((g, j) => text(g, `${path}.groups[${j}]`)) };
-}
-
-function listOf(value: unknown, path: string): unknown[] {
-  if (!Array.isArray(value)) throw new ConfigError(`${path}: must be a list`);
-  return value;
 }
 
 function applyAuth(config: ServerConfig, value: unknown): void {
