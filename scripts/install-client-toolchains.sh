@@ -27,6 +27,7 @@ packages=(
   python3-setuptools             # the wheel's build backend
   python3-venv                   # the fresh virtual environment the wheel is tested in
   mypy                           # type-checks sr_client (py.typed)
+  openssl                        # the TLS, mTLS and rotation tests make their certificates at run time
 )
 
 run() {

@@ -97,7 +97,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     throw error;
   });
   const address = `${splitListen(config.listen)?.host}:${port}`;
-  log(`sr: gRPC listening on ${address}${config.tls ? " (TLS)" : ""}`);
+  log(`sr: gRPC listening on ${address}`);
   let http: HttpServer | undefined;
   if (config.http) {
     try {
@@ -107,7 +107,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       server.forceShutdown();
       throw error;
     }
-    log(`sr: HTTP listening on ${http.address} (OpenSIPS MI JSON-RPC at /mi)`);
+    log(`sr: HTTP listening on ${http.address}`);
   }
   // Every listener is up.
   coreRunning(registry);
