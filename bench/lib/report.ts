@@ -20,14 +20,17 @@ export interface Flags {
   /** When the scenario started (stats.ts `now()`) and the 1-minute load average then. */
   startedAt: number;
   startedLoad: number;
+  /** The scenario's own string flags (`flags(rounds, ["duration"])`), as given. */
+  extra: Record<string, string | undefined>;
 }
 
-/** `--smoke` (tiny sizes, no BENCHMARKS.md), `--rounds N`, `--write` / `--no-write`. */
-export function flags(defaultRounds: number): Flags {
+/** `--smoke` (tiny sizes, no BENCHMARKS.md), `--rounds N`, `--write` / `--no-write`, and a scenario's own `--NAME VALUE` flags. */
+export function flags(defaultRounds: number, extra: readonly string[] = []): Flags {
   const argv = process.argv.slice(2);
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...Object.fromEntries(extra.map((name) => [name, { type: "string" as const }])),
       smoke: { type: "boolean", default: false },
       rounds: { type: "string" },
       write: { type: "boolean" },
@@ -37,13 +40,15 @@ export function flags(defaultRounds: number): Flags {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("flags: [--smoke] [--rounds N] [--write | --no-write]\n");
+    process.stdout.write(`flags: [--smoke] [--rounds N] [--write | --no-write]${extra.map((name) => ` [--${name} VALUE]`).join("")}\n`);
     process.exit(0);
   }
   const smoke = values.smoke ?? false;
   const rounds = values.rounds === undefined ? (smoke ? 1 : defaultRounds) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, not '${values.rounds}'`);
-  return { smoke, rounds, write: values["no-write"] ? false : (values.write ?? !smoke), argv, startedAt: now(), startedLoad: load1() };
+  const given = values as Record<string, unknown>;
+  const own = Object.fromEntries(extra.map((name) => [name, given[name] as string | undefined]));
+  return { smoke, rounds, write: values["no-write"] ? false : (values.write ?? !smoke), argv, startedAt: now(), startedLoad: load1(), extra: own };
 }
 
 export const log = (line: string) => process.stderr.write(`${line}\n`);
