@@ -111,7 +111,7 @@ export class SrClient {
    * revision it delivered, so nothing is missed or repeated. When resuming is
    * impossible (the history no longer reaches back, or a different registry
    * answers), it starts over with a fresh snapshot whose parts carry
-   * `resync: true`, and calls `onResync`: drop what you built and rebuild from
+   * `resync: true`, and calls `onResync` before its first part: drop what you built and rebuild from
    * that snapshot. Errors that retrying cannot fix (a bad request, a missing
    * permission, a watcher limit) end the iteration by throwing an SrError.
    * The decisions are ResumeMachine's (resume.ts); this loop carries them out.

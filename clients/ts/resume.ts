@@ -27,7 +27,7 @@ export interface Connect {
   resync: boolean;
 }
 
-/** What to do with a message: hand it over (calling `onResync` first when `resynced`), or drop it. */
+/** What to do with a message: hand it over (calling `onResync` first when `resynced`: the first part of a resync snapshot), or drop it. */
 export type Delivery = { do: "yield"; message: WatchStatusResponse; resynced: boolean } | { do: "skip" };
 
 /** What to do once the call has ended. */
@@ -91,12 +91,14 @@ export class ResumeMachine<E extends StreamError = StreamError> {
     }
     const marked: WatchStatusResponse =
       this.pendingResync && !event.value.resync ? { ...message, event: { $case: "snapshot", value: { ...event.value, resync: true } } } : message;
+    // A resync (ours or the server's) is announced with its first part, before
+    // any part is handed over, so the caller drops its old state first.
+    const resynced = this.phase_ !== "snapshot" && (this.pendingResync || event.value.resync);
     if (!event.value.last) {
       this.phase_ = "snapshot";
-      return { do: "yield", message: marked, resynced: false };
+      return { do: "yield", message: marked, resynced };
     }
-    // The last part: the snapshot is whole, and a resync (ours or the server's) is complete.
-    const resynced = this.pendingResync || event.value.resync;
+    // The last part: the snapshot is whole, and the resync complete.
     this.phase_ = "streaming";
     this.pendingResync = false;
     this.resumeFrom = message.revision;

@@ -94,9 +94,10 @@ describe("ResumeMachine", () => {
     expect(m.failed(unavailable)).toEqual(reconnect(undefined, 1, true));
     const part = snapshot(8, false);
     const [first, last] = deliver(m, part, snapshot(8));
-    expect(first).toEqual({ do: "yield", message: snapshot(8, false, true), resynced: false });
+    // onResync comes with the first part, before the caller sees any of the new snapshot.
+    expect(first).toEqual({ do: "yield", message: snapshot(8, false, true), resynced: true });
     expect(part, "the caller's message is not mutated").toEqual(snapshot(8, false));
-    expect(last).toEqual({ do: "yield", message: snapshot(8, true, true), resynced: true });
+    expect(last).toEqual({ do: "yield", message: snapshot(8, true, true), resynced: false });
     // Then it is an ordinary stream again.
     expect(deliver(m, change(9))).toEqual([{ do: "yield", message: change(9), resynced: false }]);
     expect(m.failed(unavailable)).toEqual(reconnect(9, 1));
@@ -167,10 +168,10 @@ describe("ResumeMachine", () => {
     expect(m.registry("B")).toEqual({ do: "continue" });
   });
 
-  it("marks the completion of a resync snapshot the server sent by itself (a slow reader)", () => {
+  it("announces a resync snapshot the server sent by itself (a slow reader) with its first part", () => {
     const { m } = machine();
     deliver(m, snapshot(5), change(6));
-    expect(deliver(m, snapshot(40, false, true), snapshot(40, true, true)).map((d) => d.resynced)).toEqual([false, true]);
+    expect(deliver(m, snapshot(40, false, true), snapshot(40, true, true)).map((d) => d.resynced)).toEqual([true, false]);
     expect(m.failed(unavailable)).toEqual(reconnect(40, 1));
   });
 
