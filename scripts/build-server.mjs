@@ -12,7 +12,7 @@
 // re-check after taking it, so only one of them compiles.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,7 +21,9 @@ const DIST = path.join(root, "dist");
 const STAMP = path.join(DIST, ".source-hash");
 const LOCK = path.join(root, ".dist.lock");
 /** What the build reads: the code, the generated code with its descriptor set, the compiler settings. */
-const INPUTS = ["src", "gen", "tsconfig.json", "tsconfig.build.json"];
+const INPUTS = ["src", "gen", "clients/ts", "tsconfig.json", "tsconfig.build.json"];
+/** Build outputs inside the inputs (the client package's own dist/), never read. */
+const SKIPPED = new Set(["dist", "node_modules"]);
 /** A lock older than this is left over from a killed build. */
 const STALE_LOCK_MS = 120_000;
 
@@ -30,6 +32,7 @@ function files(entry) {
   if (!statSync(full, { throwIfNoEntry: false })) return [];
   if (!statSync(full).isDirectory()) return [entry];
   return readdirSync(full, { withFileTypes: true })
+    .filter((d) => !(d.isDirectory() && SKIPPED.has(d.name)))
     .flatMap((d) => files(path.join(entry, d.name)))
     .sort();
 }
@@ -72,6 +75,9 @@ function build(hash) {
   // reflection.ts reads the descriptor set next to the compiled gen/.
   mkdirSync(path.join(next, "gen"), { recursive: true });
   copyFileSync(path.join(root, "gen/descriptors.binpb"), path.join(next, "gen/descriptors.binpb"));
+  // The `sr` command (package.json's bin) runs as a program of its own.
+  const cli = path.join(next, "src/cli/main.js");
+  if (statSync(cli, { throwIfNoEntry: false })) chmodSync(cli, 0o755);
   writeFileSync(path.join(next, ".source-hash"), `${hash}\n`);
   rmSync(old, { recursive: true, force: true });
   if (statSync(DIST, { throwIfNoEntry: false })) renameSync(DIST, old);
