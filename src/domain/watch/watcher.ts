@@ -2,7 +2,7 @@ import type { Change } from "../registry/registry.js";
 import type { Clock } from "./clock.js";
 import { type WatchFilter, matches } from "./filter.js";
 import { type Budget, PendingChanges } from "./pending.js";
-import type { SnapshotPart } from "./snapshot.js";
+import type { SnapshotPart, SnapshotParts } from "./snapshot.js";
 import { ENDED, type EventSource, IDLE, type Pulled, Wakeup } from "./source.js";
 
 export type WatchEvent =
@@ -34,7 +34,8 @@ export interface WatcherHost {
   readonly clock: Clock;
   readonly progressIntervalMs: number;
   historyAt(revision: number): Change | undefined;
-  snapshot(filter: WatchFilter, resync: boolean): SnapshotPart[];
+  /** A snapshot at the current revision, its parts cut as they are taken. */
+  snapshot(filter: WatchFilter, resync: boolean): SnapshotParts;
   /** Adds a subscriber to the index of those offered changes, or takes it out. */
   index(watcher: Watcher, live: boolean): void;
   /** The watcher has closed: free its quota. */
@@ -48,7 +49,8 @@ export interface WatcherHost {
  */
 export class Watcher implements EventSource<WatchEvent> {
   private current: WatcherState;
-  private parts: SnapshotPart[] = [];
+  /** While in `snapshot`: the parts not yet taken, made one at a time. */
+  private parts: SnapshotParts | undefined;
   /** While catching up: the last revision read from the history. */
   private cursor: number;
   private readonly queue: PendingChanges;
@@ -140,7 +142,7 @@ export class Watcher implements EventSource<WatchEvent> {
         const resync = from === "over_budget";
         if (resync) this.resyncs++;
         this.parts = this.host.snapshot(this.filter, resync);
-        this.cursor = this.host.revision;
+        this.cursor = this.parts.revision;
         return;
       }
       case "catching_up":
@@ -150,7 +152,8 @@ export class Watcher implements EventSource<WatchEvent> {
         this.host.index(this, true);
         return;
       case "closed":
-        this.parts = [];
+        this.parts?.drop();
+        this.parts = undefined;
         if (this.timer !== undefined) this.host.clock.clearTimer(this.timer);
         this.timer = undefined;
         this.host.forget(this);
@@ -168,8 +171,12 @@ export class Watcher implements EventSource<WatchEvent> {
           this.moveTo("snapshot");
           continue;
         case "snapshot": {
-          const part = this.parts.shift() as SnapshotPart;
-          if (this.parts.length === 0) this.moveTo("catching_up");
+          const parts = this.parts as SnapshotParts;
+          const part = parts.next() as SnapshotPart;
+          if (parts.done) {
+            this.parts = undefined;
+            this.moveTo("catching_up");
+          }
           return part;
         }
         case "catching_up": {

@@ -2,6 +2,7 @@
  * WatchStatus: admits the call, opens a watcher on the hub, names the
  * registry in the initial metadata and streams the watcher's events.
  */
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Metadata, type ServerWritableStream } from "@grpc/grpc-js";
 import { WatchStatusResponse, type WatchStatusRequest } from "../../../gen/ts/sr/v1/sr.js";
 import type { Change, Registry } from "../../domain/registry/registry.js";
@@ -25,11 +26,32 @@ export const watchStatusSerialize = (value: Buffer): Buffer => value;
  */
 const encodedChanges = new WeakMap<Change, Buffer>();
 
+/**
+ * One writer for every encoding (they are synchronous): its buffer, grown once,
+ * is reused, instead of a fresh one doubling its way up to each snapshot part;
+ * one that grew past REUSE_BYTES for a rare large message is let go.
+ */
+let writer = new BinaryWriter();
+const REUSE_BYTES = 256 * 1024;
+
+/** The encoded event as a Buffer without another copy (finish() returns a fresh array of the exact length). */
+const encoded = (event: WatchEvent): Buffer => {
+  let bytes: Uint8Array;
+  try {
+    bytes = WatchStatusResponse.encode(toWatchResponse(event), writer).finish();
+  } catch (error) {
+    writer = new BinaryWriter(); // left mid-message: never reused
+    throw error;
+  }
+  if (bytes.byteLength > REUSE_BYTES) writer = new BinaryWriter();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+};
+
 export function encodeEvent(event: WatchEvent): Buffer {
-  if (event.kind !== "change") return Buffer.from(WatchStatusResponse.encode(toWatchResponse(event)).finish());
+  if (event.kind !== "change") return encoded(event);
   let bytes = encodedChanges.get(event.change);
   if (!bytes) {
-    bytes = Buffer.from(WatchStatusResponse.encode(toWatchResponse(event)).finish());
+    bytes = encoded(event);
     encodedChanges.set(event.change, bytes);
   }
   return bytes;
