@@ -1,11 +1,10 @@
 /**
  * `sr serve`: the server itself, in this process, with the flags of `npm start`
- * (src/main.ts): the same configuration (loadConfig), the same start
- * (startServer), signals and SIGHUP reload; only a usage error exits 64 here.
+ * and the same process code (src/app/process.ts: configuration, start,
+ * signals, SIGHUP reload); only a usage error exits 64 here, not 2.
  */
 import type { Command } from "commander";
-import { ConfigError, type ServerConfig, loadConfig } from "../../app/config.js";
-import { startServer } from "../../app/start.js";
+import { runServerProcess } from "../../app/process.js";
 import { examples } from "../context.js";
 import { EXIT_FAILED, EXIT_USAGE } from "../exit.js";
 
@@ -38,53 +37,6 @@ function argvOf(opts: ServeOptions): string[] {
   return argv;
 }
 
-function fail(message: string, code: number): never {
-  console.error(`sr: ${message}`);
-  process.exit(code);
-}
-
-async function serve(opts: ServeOptions): Promise<void> {
-  const argv = argvOf(opts);
-  let config: ServerConfig | "help";
-  try {
-    config = loadConfig(argv, process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) fail(error.message, EXIT_USAGE);
-    throw error;
-  }
-  if (config === "help") return;
-  let server: Awaited<ReturnType<typeof startServer>>;
-  try {
-    server = await startServer(config);
-  } catch (error) {
-    fail(`cannot start: ${(error as Error).message}`, error instanceof ConfigError ? EXIT_USAGE : EXIT_FAILED);
-  }
-  let signalled = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
-      console.log(`sr: ${signal} again, exiting now`);
-      process.exit(1);
-    }
-    signalled = true;
-    console.log(`sr: ${signal} received, shutting down (a second signal exits at once)`);
-    void server.stop().then(() => {
-      console.log("sr: stopped");
-      process.exit(0);
-    });
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
-  process.on("SIGHUP", () => {
-    try {
-      const next = loadConfig(argv, process.env);
-      if (next !== "help") server.reload(next);
-      console.log("sr: SIGHUP: auth and tls reloaded");
-    } catch (error) {
-      console.log(`sr: SIGHUP: keeping the current auth and tls: ${(error as Error).message}`);
-    }
-  });
-}
-
 export function serveCommand(program: Command): void {
   examples(
     program
@@ -101,7 +53,7 @@ export function serveCommand(program: Command): void {
       .option("--tls-key <FILE>", "its private key")
       .option("--tls-client-ca <FILE>", "require client certificates signed by this CA")
       .option("--allow-open", "with no token and no client CA, listen beyond loopback anyway")
-      .action((opts: ServeOptions) => serve(opts)),
+      .action((opts: ServeOptions) => runServerProcess(argvOf(opts), { usage: EXIT_USAGE, failed: EXIT_FAILED, printUsage: false })),
     ["sr serve", "sr serve --listen 0.0.0.0:50051 --config sr.yaml --tls-cert tls.crt --tls-key tls.key", "SR_LISTEN=127.0.0.1:0 sr serve"],
   );
 }
