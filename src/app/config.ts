@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
 import type { CertificateConfig, Grant, Role, TokenConfig } from "../domain/access.js";
 import { pathOf } from "../transport/http/access.js";
-import { type TlsConfig, splitListen } from "../transport/listen.js";
+import { DEFAULT_LISTEN, type TlsConfig, splitListen } from "../transport/listen.js";
 import { DEFAULT_LIMITS, type RegistryLimits } from "../domain/registry/registry.js";
 import { DEFAULT_WATCH_OPTIONS, type WatchOptions } from "../domain/watch/hub.js";
 import { DEFAULT_LEASE_SETTINGS, type LeaseSettings } from "../domain/leases/rules.js";
@@ -22,7 +22,7 @@ import {
   text,
 } from "./config-values.js";
 
-export const DEFAULT_LISTEN = "127.0.0.1:50051";
+export { DEFAULT_LISTEN } from "../transport/listen.js";
 
 export interface IdentifierConfig {
   name: string;
@@ -75,7 +75,6 @@ export function defaultConfig(): ServerConfig {
   };
 }
 
-export type { TlsConfig } from "../transport/listen.js";
 
 
 export { ConfigError, durationMs } from "./config-values.js";

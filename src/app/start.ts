@@ -126,8 +126,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       coreShuttingDown(registry);
       const httpClosed = http?.close() ?? Promise.resolve();
       gate.stop();
-      hub.drainAll();
-      health.endAll();
+      hub.drainAll(); // health watches too: each gets its final value, then ends
       const timer = setTimeout(() => {
         log("sr: grace period over, closing the remaining streams");
         forceStop();

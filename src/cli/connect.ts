@@ -9,9 +9,10 @@ import { type Command, Option } from "commander";
 import { SrClient } from "../../clients/ts/index.js";
 import { HealthClient } from "../../gen/ts/health/v1/health.js";
 import { durationMsOf } from "./args.js";
+import { DEFAULT_LISTEN } from "../transport/listen.js";
 import { UsageError } from "./exit.js";
 
-export const DEFAULT_SERVER = "127.0.0.1:50051";
+export const DEFAULT_SERVER = DEFAULT_LISTEN;
 const DEFAULT_TIMEOUT = "10s";
 
 export interface ClientOptions {

@@ -5,6 +5,9 @@
  */
 import { BlockList, isIP } from "node:net";
 
+/** The gRPC address of `npm start`, and the one the `sr` command calls, unless told otherwise. */
+export const DEFAULT_LISTEN = "127.0.0.1:50051";
+
 /** Where a listener's TLS material is (PEM files). */
 export interface TlsConfig {
   cert: string;

@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { runServerProcess } from "../../app/process.js";
+import { DEFAULT_LISTEN } from "../../transport/listen.js";
 import { examples } from "../context.js";
 import { EXIT_FAILED, EXIT_USAGE } from "../exit.js";
 
@@ -46,7 +47,7 @@ export function serveCommand(program: Command): void {
         "Runs the Status/Report gRPC server with its embedded in-memory registry, as `npm start` does.\n" +
           "SIGTERM or SIGINT stops it gracefully (exit 0), a second signal at once; SIGHUP reloads auth and tls.",
       )
-      .option("--listen <HOST:PORT>", "gRPC address (default 127.0.0.1:50051; env SR_LISTEN; port 0 picks a free port)")
+      .option("--listen <HOST:PORT>", `gRPC address (default ${DEFAULT_LISTEN}; env SR_LISTEN; port 0 picks a free port)`)
       .option("--http <HOST:PORT>", "also serve the OpenSIPS MI JSON-RPC over HTTP at /mi (env SR_HTTP)")
       .option("--config <FILE>", "YAML configuration; flags override it")
       .option("--tls-cert <FILE>", "serve TLS with this PEM certificate chain")

@@ -57,7 +57,7 @@ async function report(ctx: Context, [group, identifier, text]: (string | undefin
   return EXIT_OK;
 }
 
-const ttlOption = () => new Option("--ttl <DURATION>", "arm a lease: unless set again within it, the status turns to -1 (30s, 2m, or seconds)").argParser(durationArg);
+const ttlOption = () => new Option("--ttl <DURATION>", "arm a lease: unless set again within it, the status turns to the server's expired status (-1 by default) (30s, 2m, or seconds)").argParser(durationArg);
 const removeAfterOption = () =>
   new Option("--remove-after <DURATION>", "with a lease: remove the identifier this long after it ran out").argParser(durationArg);
 

@@ -2,8 +2,6 @@ import { invalidArgument } from "../errors.js";
 
 export const DEFAULT_PAGE_SIZE = 1000;
 export const MAX_PAGE_SIZE = 10_000;
-// Its home is sizes.ts; kept here for modules that still import it from here.
-export { MAX_PAGE_BYTES } from "./sizes.js";
 
 /** `PagePosition.sequence` of an identifier listed whole. */
 export const LISTED_WHOLE = -1;

@@ -38,9 +38,7 @@ import { statusView } from "./views.js";
 
 // What the other modules import from here, wherever it now lives.
 export * from "./types.js";
-export { DEFAULT_LIMITS, DEFAULT_REPORT_CAPACITY, DEFAULT_STATUS, MAX_REPORT_CAPACITY } from "./rules.js";
-export { AGGREGATED_DETAILS } from "./views.js";
-export { estimateReportBytes, estimateStatusBytes } from "../listing/sizes.js";
+export { DEFAULT_LIMITS } from "./rules.js";
 
 const leaseOwner = (group: Group, identifier: Identifier) => ({ groupKey: group.key, identifierKey: identifier.key });
 

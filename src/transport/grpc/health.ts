@@ -13,7 +13,8 @@ import {
   type HealthListResponse,
 } from "../../../gen/ts/health/v1/health.js";
 import { SrError } from "../../domain/errors.js";
-import { ALL, MAIN, MAX_NAME_BYTES, utf8Length } from "../../domain/names.js";
+import { CORE_GROUP } from "../../domain/core.js";
+import { ALL, MAIN, MAX_NAME_BYTES, foldName, utf8Length } from "../../domain/names.js";
 import type { Registry } from "../../domain/registry/registry.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import type { LatestValueWatcher } from "../../domain/watch/latest.js";
@@ -34,7 +35,7 @@ interface Target {
 
 /** `""` and the service's own name are core/main; `group` the group aggregated; `group/identifier` one identifier. */
 export function targetOf(service: string): Target {
-  if (SERVER_SERVICE_NAMES.includes(service)) return { group: "core", identifier: MAIN };
+  if (SERVER_SERVICE_NAMES.includes(service)) return { group: CORE_GROUP, identifier: MAIN };
   const slash = service.indexOf("/");
   if (slash < 0) return { group: service, identifier: ALL };
   return { group: service.slice(0, slash), identifier: service.slice(slash + 1) };
@@ -81,10 +82,6 @@ export class HealthAdapter {
     return this.hub.latestWatcherCount;
   }
 
-  /** Sends every watch its final status and ends it (graceful stop). */
-  endAll(): void {
-    this.hub.drainLatest();
-  }
 
   implementation(): UntypedServiceImplementation {
     const { registry, gate } = this;
@@ -113,7 +110,9 @@ export class HealthAdapter {
           const target = targetOf(call.request.service);
           // "" would select every group; a name like "/x" names none, and no group is called "/".
           const group = target.group === "" ? "/" : target.group;
-          watcher = this.hub.watchLatest({ group }, call.getPeer(), () => servingOf(registry, target) ?? Serving.SERVICE_UNKNOWN);
+          // One identifier wakes only on its own changes; the aggregate (`all`) on any of its group's.
+          const identifier = foldName(target.identifier) === ALL ? "" : target.identifier || MAIN;
+          watcher = this.hub.watchLatest({ group, identifier }, call.getPeer(), () => servingOf(registry, target) ?? Serving.SERVICE_UNKNOWN);
         } catch (error) {
           call.emit("error", toGrpcError(error));
           return;

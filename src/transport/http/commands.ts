@@ -89,7 +89,19 @@ function select(registry: Registry, args: { group?: string | undefined; identifi
   return args.identifier === undefined ? group : parseSelection(args, MI_SELECTION);
 }
 
-const readGroups = (registry: Registry, args: MiArgs) => [...listGroups(registry, select(registry, args))];
+/** The selected groups, read one at a time as the answer is built (and charged to its budget). */
+const readGroups = (registry: Registry, args: MiArgs): Iterable<ListedGroup> => listGroups(registry, select(registry, args));
+
+function mapEach<T, U>(items: Iterable<T>, f: (item: T) => U): U[] {
+  const out: U[] = [];
+  for (const item of items) out.push(f(item));
+  return out;
+}
+
+function first<T>(items: Iterable<T>): T | undefined {
+  for (const item of items) return item;
+  return undefined;
+}
 
 // ---- the four commands ----
 
@@ -110,8 +122,8 @@ const listStatus: MiCommand = {
   identifierNotFound: IDENTIFIER_NOT_FOUND,
   run(registry, args, budget) {
     const groups = readGroups(registry, args);
-    if (args.group !== undefined) return statusesOf(budget, groups[0]);
-    return groups.map((g) => {
+    if (args.group !== undefined) return statusesOf(budget, first(groups));
+    return mapEach(groups, (g) => {
       container(budget, g.name);
       return { Name: g.name, Identifiers: statusesOf(budget, g) };
     });
@@ -125,13 +137,13 @@ const listReports: MiCommand = {
     const groups = readGroups(registry, args);
     const identifiersOf = (g: ListedGroup | undefined) => (g?.identifiers ?? []).map((i) => identifierReports(budget, i));
     if (args.group === undefined) {
-      return groups.map((g) => {
+      return mapEach(groups, (g) => {
         container(budget, g.name);
         return { Name: g.name, Identifiers: identifiersOf(g) };
       });
     }
-    if (args.identifier === undefined) return identifiersOf(groups[0]);
-    return reportsOf(budget, groups[0]?.identifiers[0]);
+    if (args.identifier === undefined) return identifiersOf(first(groups));
+    return reportsOf(budget, first(groups)?.identifiers[0]);
   },
 };
 
@@ -139,11 +151,14 @@ const listIdentifiers: MiCommand = {
   recipes: [[], ["group"]],
   identifierNotFound: IDENTIFIER_NOT_FOUND,
   run(registry, args, budget) {
-    const groups = readGroups(registry, args).map((g) => {
+    const shape = (g: ListedGroup) => {
       container(budget, g.name);
       return { Group: g.name, Identifiers: g.identifiers.map((i) => budget.take(i.name)) };
-    });
-    return args.group === undefined ? groups : groups[0];
+    };
+    const groups = readGroups(registry, args);
+    if (args.group === undefined) return mapEach(groups, shape);
+    const found = first(groups);
+    return found && shape(found);
   },
 };
 
