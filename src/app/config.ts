@@ -5,9 +5,10 @@ import type { CertificateConfig, Grant, Role, TokenConfig } from "../domain/acce
 import { pathOf } from "../transport/http/access.js";
 import { DEFAULT_LISTEN, type TlsConfig, splitListen } from "../transport/listen.js";
 import { DEFAULT_LIMITS, type RegistryLimits } from "../domain/registry/registry.js";
+import { MAX_REPORT_CAPACITY } from "../domain/registry/rules.js";
 import { DEFAULT_WATCH_OPTIONS, type WatchOptions } from "../domain/watch/hub.js";
 import { DEFAULT_LEASE_SETTINGS, type LeaseSettings } from "../domain/leases/rules.js";
-import { utf8Length } from "../domain/names.js";
+import { MAX_TEXT_BYTES, utf8Length } from "../domain/names.js";
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits } from "../transport/grpc/listener.js";
 import { DEFAULT_MAX_ANSWER_BYTES } from "../transport/http/answer-budget.js";
 import {
@@ -92,7 +93,7 @@ function identifierOf(value: unknown, path: string, extra: readonly string[] = [
     name: text(o.name, `${path}.name`),
     status: o.status === undefined ? undefined : integer(o.status, `${path}.status`, -2147483648, 2147483647),
     details: o.details === undefined ? undefined : text(o.details, `${path}.details`),
-    reportCapacity: o.report_capacity === undefined ? undefined : integer(o.report_capacity, `${path}.report_capacity`, 0, 32767),
+    reportCapacity: o.report_capacity === undefined ? undefined : integer(o.report_capacity, `${path}.report_capacity`, 0, MAX_REPORT_CAPACITY),
   };
 }
 
@@ -118,7 +119,7 @@ const LEASE_SETTINGS: Setting[] = [
     aliases: [],
     apply: (c, v, p) => {
       c.leases.expiredDetails = text(v, p);
-      if (utf8Length(c.leases.expiredDetails) > 2048) throw new ConfigError(`${p}: must be at most 2048 bytes of UTF-8`);
+      if (utf8Length(c.leases.expiredDetails) > MAX_TEXT_BYTES) throw new ConfigError(`${p}: must be at most ${MAX_TEXT_BYTES} bytes of UTF-8`);
     },
   },
 ];

@@ -28,9 +28,12 @@ function read(path: string, what: string): Buffer {
   }
 }
 
+function readMaterial(files: TlsConfig): Material {
+  return { cert: read(files.cert, "cert"), key: read(files.key, "key"), ca: files.clientCa ? read(files.clientCa, "client_ca") : undefined };
+}
+
 /** Reads `files` and throws, naming the file and the fault, unless they make a usable pair. */
-function load(files: TlsConfig): Material {
-  const material = { cert: read(files.cert, "cert"), key: read(files.key, "key"), ca: files.clientCa ? read(files.clientCa, "client_ca") : undefined };
+function load(files: TlsConfig, material: Material = readMaterial(files)): Material {
   let leaf: X509Certificate;
   try {
     leaf = new X509Certificate(material.cert);
@@ -103,7 +106,9 @@ export class CertificateSource implements experimental.CertificateProvider {
   check(): void {
     let next: Material;
     try {
-      next = load(this.files);
+      next = readMaterial(this.files);
+      // Unchanged files were validated when they were taken: a poll only reads them.
+      if (!same(next, this.material)) load(this.files, next);
     } catch (error) {
       const why = (error as Error).message;
       if (why !== this.rejected) this.log(`sr: tls: keeping the current certificate: ${why}`);
