@@ -58,7 +58,38 @@ export interface ServerConfig {
   /** With no token and no client CA, listen beyond loopback anyway (`--allow-open`, `auth.open`). */
   allowOpen: boolean;
   tls?: TlsConfig | undefined;
+  /**
+   * True when `http` is the process's own default (127.0.0.1:8080), not asked for:
+   * a taken port is then a warning and the server goes on without HTTP.
+   */
+  httpDefault: boolean;
+  /** `log`: pino's level, and the format (undefined: pretty on a terminal, JSON when piped). */
+  log: { level: LogLevel; format: LogFormat | undefined };
+  /** `metrics.per_identifier`: build sr_status/sr_ready/sr_reports_total per identifier at scrape. */
+  metrics: { perIdentifier: boolean };
+  /** `storage`: in memory when both are unset; `dataDir` (SQLite) and `etcd` exclude each other. */
+  storage: StorageConfig;
 }
+
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+export type LogFormat = "json" | "pretty";
+
+/** `storage.etcd` (or `--etcd URL[,URL...]`): the cluster, the key prefix, TLS and credentials. */
+export interface EtcdConfig {
+  endpoints: string[];
+  prefix: string;
+  tls?: { ca?: string | undefined; cert?: string | undefined; key?: string | undefined } | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+export interface StorageConfig {
+  dataDir?: string | undefined;
+  etcd?: EtcdConfig | undefined;
+}
+
+/** The HTTP listener's address when the process is not told otherwise (SPEC section 6). */
+export const DEFAULT_HTTP = "127.0.0.1:8080";
 
 export function defaultConfig(): ServerConfig {
   return {
@@ -73,6 +104,10 @@ export function defaultConfig(): ServerConfig {
     certificates: [],
     openHttp: [],
     allowOpen: false,
+    httpDefault: false,
+    log: { level: "info", format: undefined },
+    metrics: { perIdentifier: true },
+    storage: {},
   };
 }
 
