@@ -1,16 +1,28 @@
-// The server's configuration (the README, Configuration): flags, SR_LISTEN and the
-// YAML file, as src/config.ts reads them.
+// The server's configuration (the README, Configuration): flags, SR_LISTEN / SR_HTTP and the
+// YAML file, as src/app/config.ts and its schema (src/app/config-schema.ts) read them.
+import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, type ServerConfig, applyYaml, defaultConfig, durationMs, loadConfig } from "../../src/app/config.js";
+import {
+  ConfigError,
+  DEFAULT_HTTP,
+  type ServerConfig,
+  USAGE,
+  applyYaml,
+  applyYamlSource,
+  defaultConfig,
+  durationMs,
+  loadConfig,
+} from "../../src/app/config.js";
+import { README, withTable } from "../../scripts/config-docs.js";
 import { removeTempFiles, writeTempFile } from "../helpers/process.js";
 
 afterAll(removeTempFiles);
 
 const MiB = 1024 * 1024;
 
-/** The configuration a YAML text gives on top of the defaults. */
-const fromYaml = (yaml: string): ServerConfig => applyYaml(defaultConfig(), parseYaml(yaml));
+/** The configuration a YAML text gives on top of the defaults (errors name the key and its line). */
+const fromYaml = (yaml: string): ServerConfig => applyYamlSource(defaultConfig(), yaml);
 
 function load(argv: string[], env: NodeJS.ProcessEnv = {}): ServerConfig {
   const config = loadConfig(argv, env);
@@ -55,7 +67,8 @@ describe("defaults (docs/model.md, Limits)", () => {
 
   it("an empty YAML file changes nothing", () => {
     const file = writeTempFile("empty.yaml", "");
-    expect(load(["--config", file])).toEqual(defaultConfig());
+    expect(load(["--config", file])).toEqual(load([]));
+    expect(applyYamlSource(defaultConfig(), "")).toEqual(defaultConfig());
   });
 
   it("each call gets its own defaults (changing one config does not change the next)", () => {
@@ -319,19 +332,19 @@ describe("durations", () => {
 
 describe("unknown keys and bad values are refused, naming the key", () => {
   it.each<[string, string, RegExp]>([
-    ["an unknown top-level key", "lisen: 127.0.0.1:1\n", /lisen: unknown key/],
-    ["an unknown limits key", "limits:\n  max_group: 3\n", /limits\.max_group: unknown key/],
-    ["an unknown watch key", "watch:\n  interval: 1s\n", /watch\.interval: unknown key/],
-    ["an unknown group key", "groups:\n  - name: g\n    capacity: 3\n", /groups\[0\]\.capacity: unknown key/],
+    ["an unknown top-level key", "lisen: 127.0.0.1:1\n", /^lisen: line 1: unknown key/],
+    ["an unknown limits key", "limits:\n  max_group: 3\n", /^limits\.max_group: line 2: unknown key/],
+    ["an unknown watch key", "watch:\n  interval: 1s\n", /^watch\.interval: line 2: unknown key/],
+    ["an unknown group key", "groups:\n  - name: g\n    capacity: 3\n", /^groups\[0\]\.capacity: line 3: unknown key/],
     [
       "an unknown identifier key",
       "groups:\n  - name: g\n    identifiers:\n      - name: i\n        state: 1\n",
-      /groups\[0\]\.identifiers\[0\]\.state: unknown key/,
+      /^groups\[0\]\.identifiers\[0\]\.state: line 5: unknown key/,
     ],
-    ["an unknown token key", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: read\n      secret: x\n`, /auth\.tokens\[0\]\.secret: unknown key/],
-    ["an unknown tls key", "tls:\n  cert: c\n  key: k\n  ca: x\n", /tls\.ca: unknown key/],
+    ["an unknown token key", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: read\n      secret: x\n`, /^auth\.tokens\[0\]\.secret: line 6: unknown key/],
+    ["an unknown tls key", "tls:\n  cert: c\n  key: k\n  ca: x\n", /^tls\.ca: line 4: unknown key/],
     ["listen that is not a string", "listen: 8080\n", /^listen: /],
-    ["limits that is not a mapping", "limits: 3\n", /^limits: must be a mapping/],
+    ["limits that is not a mapping", "limits: 3\n", /^limits: line 1: must be a mapping/],
     ["max_groups zero", "limits:\n  max_groups: 0\n", /^limits\.max_groups: /],
     ["max_groups not an integer", "limits:\n  max_groups: 1.5\n", /^limits\.max_groups: /],
     ["max_groups as text", "limits:\n  max_groups: ten\n", /^limits\.max_groups: /],
@@ -344,36 +357,42 @@ describe("unknown keys and bad values are refused, naming the key", () => {
     ["history negative", "watch:\n  history: -1\n", /^watch\.history: /],
     ["budget_messages zero", "watch:\n  budget_messages: 0\n", /^watch\.budget_messages: /],
     ["budget_bytes tiny", "watch:\n  budget_bytes: 100\n", /^watch\.budget_bytes: /],
-    ["groups that is not a list", "groups:\n  name: g\n", /^groups: must be a list/],
+    ["groups that is not a list", "groups:\n  name: g\n", /^groups: line 1: must be a list/],
     ["a group without a name", "groups:\n  - status: 1\n", /^groups\[0\]\.name: /],
     ["a group status that is not an integer", "groups:\n  - name: g\n    status: up\n", /^groups\[0\]\.status: /],
     ["a status beyond 32 bits", "groups:\n  - name: g\n    status: 4294967296\n", /^groups\[0\]\.status: /],
     ["a report_capacity over 32767", "groups:\n  - name: g\n    report_capacity: 32768\n", /^groups\[0\]\.report_capacity: /],
-    ["identifiers that is not a list", "groups:\n  - name: g\n    identifiers: db\n", /^groups\[0\]\.identifiers: must be a list/],
+    ["identifiers that is not a list", "groups:\n  - name: g\n    identifiers: db\n", /^groups\[0\]\.identifiers: line 3: must be a list/],
     ["an identifier details that is not text", "groups:\n  - name: g\n    identifiers:\n      - name: i\n        details: [1]\n", /^groups\[0\]\.identifiers\[0\]\.details: /],
     // auth may now hold only certificates or `open`, but an empty one is still a mistake.
-    ["auth with nothing in it", "auth: {}\n", /^auth: must hold tokens, certificates or open/],
-    ["tokens that is not a list", "auth:\n  tokens: ops\n", /^auth\.tokens: must be a list/],
-    ["a write token with groups: []", `auth:\n  tokens:\n    - { name: w, sha256: ${"a".repeat(64)}, role: write, groups: [] }\n`, /^auth\.tokens\[0\]\.groups: an empty list would allow no group; omit groups for every public group/],
-    ["groups on a read token", `auth:\n  tokens:\n    - { name: r, sha256: ${"a".repeat(64)}, role: read, groups: [billing] }\n`, /^auth\.tokens\[0\]\.groups: only role write/],
-    ["a certificate with neither subject nor san", "auth:\n  certificates:\n    - { role: read }\n", /^auth\.certificates\[0\]: must have either subject/],
-    ["a certificate with both", "auth:\n  certificates:\n    - { subject: a, san: b, role: read }\n", /^auth\.certificates\[0\]: must have either subject/],
-    ["a certificate with groups: []", "auth:\n  certificates:\n    - { san: a, role: write, groups: [] }\n", /^auth\.certificates\[0\]\.groups: an empty list/],
-    ["an unknown certificate key", "auth:\n  certificates:\n    - { cn: a, role: read }\n", /^auth\.certificates\[0\]\.cn: unknown key/],
-    ["open that is not a boolean", "auth:\n  open: yes please\n", /^auth\.open: must be true or false/],
-    ["an open_http entry that is no path", "auth:\n  open: false\n  open_http: [metrics]\n", /^auth\.open_http\[0\]: must be a path/],
+    ["auth with nothing in it", "auth: {}\n", /^auth: line 1: must hold tokens, certificates or open/],
+    ["tokens that is not a list", "auth:\n  tokens: ops\n", /^auth\.tokens: line 2: must be a list/],
+    ["a write token with groups: []", `auth:\n  tokens:\n    - { name: w, sha256: ${"a".repeat(64)}, role: write, groups: [] }\n`, /^auth\.tokens\[0\]\.groups: line 3: an empty list would allow no group; omit groups for every public group/],
+    ["groups on a read token", `auth:\n  tokens:\n    - { name: r, sha256: ${"a".repeat(64)}, role: read, groups: [billing] }\n`, /^auth\.tokens\[0\]\.groups: line 3: only role write/],
+    ["a certificate with neither subject nor san", "auth:\n  certificates:\n    - { role: read }\n", /^auth\.certificates\[0\]: line 3: must have either subject/],
+    ["a certificate with both", "auth:\n  certificates:\n    - { subject: a, san: b, role: read }\n", /^auth\.certificates\[0\]: line 3: must have either subject/],
+    ["a certificate with groups: []", "auth:\n  certificates:\n    - { san: a, role: write, groups: [] }\n", /^auth\.certificates\[0\]\.groups: line 3: an empty list/],
+    ["an unknown certificate key", "auth:\n  certificates:\n    - { cn: a, role: read }\n", /^auth\.certificates\[0\]\.cn: line 3: unknown key/],
+    ["open that is not a boolean", "auth:\n  open: yes please\n", /^auth\.open: line 2: must be true or false/],
+    ["an open_http entry that is no path", "auth:\n  open: false\n  open_http: [metrics]\n", /^auth\.open_http\[0\]: line 3: must be a path/],
     ["a reload_interval that is no duration", "tls:\n  cert: c\n  key: k\n  reload_interval: often\n", /^tls\.reload_interval: /],
     ["a token sha256 that is not 64 hex digits", "auth:\n  tokens:\n    - name: t\n      sha256: abc\n      role: read\n", /^auth\.tokens\[0\]\.sha256: /],
     ["a token role that does not exist", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: root\n`, /^auth\.tokens\[0\]\.role: /],
     ["token groups that is not a list", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: write\n      groups: billing\n`, /^auth\.tokens\[0\]\.groups: /],
-    ["tls without a key", "tls:\n  cert: c.pem\n", /^tls\.key: /],
+    ["tls without a key", "tls:\n  cert: c.pem\n", /^tls\.key: line 1: is required/],
   ])("%s", (_what, yaml, message) => {
     expect(configError(() => fromYaml(yaml)).message).toMatch(message);
   });
 
   it("a bad value in a --config file is refused the same way", () => {
     const file = writeTempFile("bad.yaml", "limits:\n  max_groups: -5\n");
-    expect(configError(() => load(["--config", file])).message).toMatch(/^limits\.max_groups: /);
+    expect(configError(() => load(["--config", file])).message).toBe("limits.max_groups: line 2: must be a positive integer");
+  });
+
+  it("without the YAML text (a parsed document), the same errors name the key without a line", () => {
+    expect(configError(() => applyYaml(defaultConfig(), parseYaml("limits:\n  max_groups: 0\n"))).message).toBe(
+      "limits.max_groups: must be a positive integer",
+    );
   });
 });
 
@@ -387,7 +406,16 @@ describe("limits takes the names of docs/model.md, Limits", () => {
   });
 
   it("still refuses a key that is no limit, listing the known ones", () => {
-    expect(() => fromYaml("limits:\n  colour: 5\n")).toThrow(/limits\.colour: unknown key \(known: max_groups, .*history/);
+    const message = configError(() => fromYaml("limits:\n  colour: 5\n")).message;
+    expect(message).toMatch(/^limits\.colour: line 2: unknown key \(known: max_groups, .*history/);
+    // Only the keys are listed, not every alias.
+    expect(message).not.toMatch(/watch_streams_per_connection/);
+  });
+
+  it("a key and one of its aliases together are refused (which one would win?)", () => {
+    expect(configError(() => fromYaml("limits:\n  max_groups: 3\n  groups: 4\n")).message).toBe(
+      "limits.groups: line 3: is another name for limits.max_groups, given too (as max_groups); keep one",
+    );
   });
 });
 
@@ -435,18 +463,214 @@ limits:
   });
 
   it.each([
-    ["max_concurrent_streams: 0", /^limits\.max_concurrent_streams: must be an integer/],
-    ["keepalive_time: soon", /^limits\.keepalive_time: must be a positive duration/],
-    ["max_connection_age: -1", /^limits\.max_connection_age: /],
-    ["max_answer_bytes: 10", /^limits\.max_answer_bytes: must be an integer between 1024/],
+    ["max_concurrent_streams: 0", /^limits\.max_concurrent_streams: line 2: must be an integer between 1 and 2147483647/],
+    ["keepalive_time: soon", /^limits\.keepalive_time: line 2: must be a positive duration/],
+    ["max_connection_age: -1", /^limits\.max_connection_age: line 2: /],
+    ["max_answer_bytes: 10", /^limits\.max_answer_bytes: line 2: must be an integer of at least 1024/],
   ])("refuses %s, naming the key", (line, message) => {
     expect(configError(() => fromYaml(`limits:\n  ${line}\n`)).message).toMatch(message);
   });
 
   it("refuses max_concurrent_streams at or below max_watchers_per_connection: the watcher limit must answer first", () => {
-    expect(configError(() => fromYaml("limits:\n  max_concurrent_streams: 1000\n")).message).toMatch(
-      /^limits\.max_concurrent_streams: 1000 must be above limits\.max_watchers_per_connection \(1000\)/,
+    expect(configError(() => fromYaml("limits:\n  max_concurrent_streams: 1000\n")).message).toBe(
+      "limits.max_concurrent_streams: line 2: must be above limits.max_watchers_per_connection (1000), so the watcher limit answers first (got 1000)",
+    );
+    // Raising only the watcher limit past the default stream limit names the key that was written.
+    expect(configError(() => fromYaml("limits:\n  max_groups: 5\n  watchers_per_connection: 5000\n")).message).toMatch(
+      /^limits\.watchers_per_connection: line 3: must be below limits\.max_concurrent_streams \(4096\)/,
     );
     expect(fromYaml("limits:\n  max_watchers_per_connection: 5000\n  max_concurrent_streams: 5001\n").listener.maxConcurrentStreams).toBe(5_001);
+  });
+});
+
+describe("errors name the key, then the line, then the rule (sr config check prints the same)", () => {
+  const file = (yaml: string) => writeTempFile("sr.yaml", yaml);
+  const refused = (yaml: string) => configError(() => load(["--config", file(yaml)])).message;
+
+  it("an unknown key names the key itself, its line, and the known keys", () => {
+    expect(refused("listen: 127.0.0.1:0\nwatch:\n  history: 5\n  histroy: 6\n")).toBe(
+      "watch.histroy: line 4: unknown key (known: history, progress_interval, budget_messages, budget_bytes)",
+    );
+  });
+
+  it("a bad value", () => {
+    expect(refused("# limits of this node\nlimits:\n  max_groups: 0\n")).toBe("limits.max_groups: line 3: must be a positive integer");
+    expect(refused("groups:\n  - name: billing\n    report_capacity: 40000\n")).toBe("groups[0].report_capacity: line 3: must be an integer between 0 and 32767");
+    expect(refused("groups:\n  - name: billing\n    status: 0\n")).toMatch(/^groups\[0\]\.status: line 3: must not be 0/);
+    expect(refused(`leases:\n  expired_details: ${"x".repeat(2049)}\n`)).toMatch(/^leases\.expired_details: line 2: must be at most 2048 bytes/);
+  });
+
+  it("a bad group or identifier name, by the registry's own rules", () => {
+    expect(refused("groups:\n  - name: billing\n  - name: ship/ping\n")).toBe("groups[1].name: line 3: a group name must not contain '/'");
+    expect(refused("groups:\n  - name: billing\n    identifiers:\n      - name: db\n      - name: ALL\n")).toMatch(
+      /^groups\[0\]\.identifiers\[1\]\.name: line 5: 'all' is reserved/,
+    );
+    expect(refused("groups:\n  - name: ''\n")).toMatch(/^groups\[0\]\.name: line 2: must not be empty/);
+    expect(refused("groups:\n  - status: 1\n")).toBe("groups[0].name: line 2: is required");
+  });
+
+  it("a bad duration", () => {
+    expect(refused("watch:\n  history: 10\n  progress_interval: 1h\n")).toBe(
+      'watch.progress_interval: line 3: must be a positive duration such as 30, "30s", "500ms" or "2m"',
+    );
+    expect(refused("limits:\n  max_connection_idle: never\n")).toMatch(/^limits\.max_connection_idle: line 2: must be a positive duration .*, or off$/);
+  });
+
+  it("every error of the file at once, in the order of its lines", () => {
+    expect(refused("limits:\n  max_groups: x\nwatch:\n  progress: soon\nlisen: 1\n").split("\n")).toEqual([
+      "limits.max_groups: line 2: must be a positive integer",
+      'watch.progress: line 4: must be a positive duration such as 30, "30s", "500ms" or "2m"',
+      "lisen: line 5: unknown key (known: listen, http, limits, watch, leases, groups, auth, tls, log, metrics, storage)",
+    ]);
+  });
+
+  it("a YAML syntax error names the file and the line", () => {
+    const path = file("limits:\n  max_groups: 3\n bad: [\n");
+    const message = configError(() => load(["--config", path])).message;
+    expect(message).toContain(`--config: ${path} is not valid YAML`);
+    expect(message).toMatch(/line 3/);
+  });
+});
+
+describe("the HTTP listener: on by default in the process, off in defaultConfig()", () => {
+  it("loadConfig serves HTTP on 127.0.0.1:8080 unless told otherwise, marked as the default", () => {
+    const config = load([]);
+    expect(config.http).toBe("127.0.0.1:8080");
+    expect(DEFAULT_HTTP).toBe("127.0.0.1:8080");
+    expect(config.httpDefault).toBe(true);
+  });
+
+  it("defaultConfig() (in-process test servers) has no HTTP listener", () => {
+    expect(defaultConfig().http).toBeUndefined();
+    expect(defaultConfig().httpDefault).toBe(false);
+  });
+
+  it("an address from the file, SR_HTTP or --http is asked for (not the default); the flag wins, then SR_HTTP", () => {
+    const file = writeTempFile("http.yaml", "http: 127.0.0.1:9001\n");
+    expect(load(["--config", file])).toMatchObject({ http: "127.0.0.1:9001", httpDefault: false });
+    expect(load(["--config", file], { SR_HTTP: "127.0.0.1:9002" })).toMatchObject({ http: "127.0.0.1:9002", httpDefault: false });
+    expect(load(["--config", file, "--http", "127.0.0.1:0"], { SR_HTTP: "127.0.0.1:9002" })).toMatchObject({ http: "127.0.0.1:0", httpDefault: false });
+    expect(load([], { SR_HTTP: "" }).httpDefault).toBe(true);
+  });
+
+  it("--no-http turns it off, over the file and SR_HTTP", () => {
+    const file = writeTempFile("http.yaml", "http: 127.0.0.1:9001\n");
+    expect(load(["--no-http"])).toMatchObject({ http: undefined, httpDefault: false });
+    expect(load(["--config", file, "--no-http"], { SR_HTTP: "127.0.0.1:9002" })).toMatchObject({ http: undefined, httpDefault: false });
+  });
+
+  it("http: false in the file turns it off; SR_HTTP or --http still turn it on", () => {
+    const file = writeTempFile("no-http.yaml", "http: false\n");
+    expect(load(["--config", file])).toMatchObject({ http: undefined, httpDefault: false });
+    expect(load(["--config", file], { SR_HTTP: "127.0.0.1:9002" }).http).toBe("127.0.0.1:9002");
+    expect(load(["--config", file, "--http", "127.0.0.1:0"]).http).toBe("127.0.0.1:0");
+  });
+
+  it("refuses --http with --no-http, and an http that is neither an address nor false", () => {
+    expect(configError(() => load(["--http", "127.0.0.1:0", "--no-http"])).message).toMatch(/^--http and --no-http: /);
+    expect(configError(() => fromYaml("http: true\n")).message).toBe(
+      "http: line 1: must be HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:50051, or false to turn HTTP off",
+    );
+    expect(configError(() => load(["--http", "8080"])).message).toMatch(/^--http: must be HOST:PORT/);
+  });
+
+  it("the usage text says HTTP is on by default and how to turn it off", () => {
+    expect(USAGE).not.toMatch(/off by default/);
+    expect(USAGE).toContain("--no-http");
+    expect(USAGE).toContain(DEFAULT_HTTP);
+    for (const flag of ["--log-level", "--log-format", "--data-dir", "--etcd"]) expect(USAGE).toContain(flag);
+  });
+});
+
+describe("log, metrics and storage", () => {
+  it("defaults: info, the format chosen by the terminal, per-identifier metrics, in memory", () => {
+    const config = load([]);
+    expect(config.log).toEqual({ level: "info", format: undefined });
+    expect(config.metrics).toEqual({ perIdentifier: true });
+    expect(config.storage).toEqual({});
+  });
+
+  it("the file's keys, and the flags over them", () => {
+    const file = writeTempFile("log.yaml", "log:\n  level: debug\n  format: json\nmetrics:\n  per_identifier: false\n");
+    expect(load(["--config", file])).toMatchObject({ log: { level: "debug", format: "json" }, metrics: { perIdentifier: false } });
+    expect(load(["--config", file, "--log-level", "warn", "--log-format", "pretty"]).log).toEqual({ level: "warn", format: "pretty" });
+  });
+
+  it("refuses a level or format that does not exist, naming the key or flag", () => {
+    expect(configError(() => fromYaml("log:\n  level: verbose\n")).message).toBe(
+      "log.level: line 2: must be one of fatal, error, warn, info, debug, trace, silent",
+    );
+    expect(configError(() => fromYaml("log:\n  format: xml\n")).message).toBe("log.format: line 2: must be one of json, pretty");
+    expect(configError(() => load(["--log-level", "loud"])).message).toMatch(/^--log-level: must be one of fatal/);
+    expect(configError(() => fromYaml("metrics:\n  per_identifier: no\n")).message).toBe("metrics.per_identifier: line 2: must be true or false");
+  });
+
+  it("storage.data_dir, and --data-dir", () => {
+    expect(fromYaml("storage:\n  data_dir: /var/lib/sr\n").storage).toEqual({ dataDir: "/var/lib/sr" });
+    expect(load(["--data-dir", "/tmp/sr"]).storage).toEqual({ dataDir: "/tmp/sr" });
+  });
+
+  it("storage.etcd: endpoints as a list or one comma string, the prefix defaulting to /sr/", () => {
+    expect(fromYaml("storage:\n  etcd:\n    endpoints: [http://127.0.0.1:2379, https://etcd.example:2379]\n").storage).toEqual({
+      etcd: { endpoints: ["http://127.0.0.1:2379", "https://etcd.example:2379"], prefix: "/sr/" },
+    });
+    const full = fromYaml(
+      "storage:\n  etcd:\n    endpoints: http://a:2379,http://b:2379\n    prefix: /prod/sr/\n    tls: { ca: ca.pem, cert: c.pem, key: k.pem }\n    username: sr\n    password: secret\n",
+    );
+    expect(full.storage.etcd).toEqual({
+      endpoints: ["http://a:2379", "http://b:2379"],
+      prefix: "/prod/sr/",
+      tls: { ca: "ca.pem", cert: "c.pem", key: "k.pem" },
+      username: "sr",
+      password: "secret",
+    });
+    expect(load(["--etcd", "http://127.0.0.1:2379,http://127.0.0.2:2379"]).storage).toEqual({
+      etcd: { endpoints: ["http://127.0.0.1:2379", "http://127.0.0.2:2379"], prefix: "/sr/" },
+    });
+  });
+
+  it("--etcd replaces the file's endpoints and keeps its prefix and credentials", () => {
+    const file = writeTempFile("etcd.yaml", "storage:\n  etcd:\n    endpoints: [http://a:2379]\n    prefix: /x/\n    username: u\n    password: p\n");
+    expect(load(["--config", file, "--etcd", "http://b:2379"]).storage.etcd).toEqual({ endpoints: ["http://b:2379"], prefix: "/x/", username: "u", password: "p" });
+  });
+
+  it("refuses endpoints that are not URLs, and etcd without endpoints", () => {
+    expect(configError(() => fromYaml("storage:\n  etcd:\n    endpoints: [127.0.0.1:2379]\n")).message).toMatch(
+      /^storage\.etcd\.endpoints: line 3: must be http:\/\/ or https:\/\/ URLs/,
+    );
+    expect(configError(() => fromYaml("storage:\n  etcd:\n    prefix: /sr/\n")).message).toBe("storage.etcd.endpoints: line 2: is required");
+    expect(configError(() => load(["--etcd", "etcd:2379"])).message).toMatch(/^--etcd: must be http:\/\/ or https:\/\//);
+  });
+
+  it("refuses data_dir with etcd, in the file, as flags, and one from each", () => {
+    expect(configError(() => fromYaml("storage:\n  data_dir: /var/lib/sr\n  etcd:\n    endpoints: [http://a:2379]\n")).message).toMatch(
+      /^storage\.etcd: line 3: cannot be used with storage\.data_dir: data_dir \(SQLite on this machine\) and etcd \(a registry shared by replicas\) exclude each other/,
+    );
+    expect(configError(() => load(["--data-dir", "/tmp/sr", "--etcd", "http://a:2379"])).message).toMatch(/^--data-dir and --etcd: .*exclude each other/);
+    const dataDir = writeTempFile("data.yaml", "listen: 127.0.0.1:0\nstorage:\n  data_dir: /var/lib/sr\n");
+    expect(configError(() => load(["--config", dataDir, "--etcd", "http://a:2379"])).message).toBe(
+      `--etcd: cannot be used with storage.data_dir (line 3 of ${dataDir}): data_dir (SQLite on this machine) and etcd (a registry shared by replicas) exclude each other; choose one`,
+    );
+    const etcd = writeTempFile("etcd.yaml", "storage:\n  etcd:\n    endpoints: [http://a:2379]\n");
+    expect(configError(() => load(["--config", etcd, "--data-dir", "/tmp/sr"])).message).toMatch(/^--data-dir: cannot be used with storage\.etcd \(line 2 of /);
+  });
+});
+
+describe("README.md documents every key with its default, generated from the schema", () => {
+  it("the table between the config-keys markers is what `npm run docs:config` writes (run it after changing the schema)", () => {
+    const readme = readFileSync(README, "utf8");
+    expect(withTable(readme), "README.md's configuration table is stale: run `npm run docs:config`").toBe(readme);
+  });
+
+  it("it lists every key with its default, its aliases beside it", () => {
+    const table = withTable(readFileSync(README, "utf8"));
+    expect(table).toContain("| `limits.max_groups` | `10000` | integer ≥ 1 |");
+    expect(table).toMatch(/\| `limits\.max_groups` .*Also: `groups`\. \|/);
+    expect(table).toContain("| `http` | `127.0.0.1:8080` |");
+    expect(table).toContain("| `watch.progress_interval` | `30s` |");
+    expect(table).toContain("| `storage.etcd.prefix` | `/sr/` |");
+    for (const key of ["log.level", "log.format", "metrics.per_identifier", "storage.data_dir", "storage.etcd.endpoints", "groups[].identifiers[].name", "auth.tokens[].sha256", "tls.reload_interval", "leases.expired_status"]) {
+      expect(table).toContain(`| \`${key}\` |`);
+    }
   });
 });

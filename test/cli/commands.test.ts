@@ -114,7 +114,7 @@ describe("token and config check", () => {
 
   it("config check: an invalid file is a usage error (64) with the reason", async () => {
     const cases = [
-      ["unknown key", "limits:\n  max_grups: 3\n", /limits\.max_grups: unknown key/],
+      ["unknown key", "limits:\n  max_grups: 3\n", /limits\.max_grups: line 2: unknown key/],
       ["not YAML", "groups: [\n", /not valid YAML/],
       ["open beyond loopback", "listen: 0.0.0.0:50051\n", /refusing to serve gRPC on 0\.0\.0\.0:50051/],
     ] as const;
@@ -129,17 +129,56 @@ describe("token and config check", () => {
     expect(missing.code).toBe(64);
     expect(missing.stderr).toContain("cannot read");
   });
+
+  it("config check: each error names the key, then its line, then the rule (unknown key, bad value, bad group, bad duration)", async () => {
+    const file = writeTempFile(
+      "sr.yaml",
+      [
+        "listen: 127.0.0.1:50051",
+        "limits:",
+        "  max_groups: 0",
+        "watch:",
+        "  progress_interval: soon",
+        "  histroy: 5",
+        "groups:",
+        "  - name: billing",
+        "  - name: ship/ping",
+        "storage:",
+        "  data_dir: /var/lib/sr",
+        "  etcd: { endpoints: [http://127.0.0.1:2379] }",
+        "",
+      ].join("\n"),
+    );
+    const run = await sr(["config", "check", file]);
+    expect(run.code).toBe(64);
+    expect(run.stdout).toBe("");
+    const errors = run.stderr.split("\n").filter((line) => /: line \d+: /.test(line));
+    expect(errors.map((line) => line.replace(/^sr: /, ""))).toEqual([
+      "limits.max_groups: line 3: must be a positive integer",
+      'watch.progress_interval: line 5: must be a positive duration such as 30, "30s", "500ms" or "2m"',
+      "watch.histroy: line 6: unknown key (known: history, progress_interval, budget_messages, budget_bytes)",
+      "groups[1].name: line 9: a group name must not contain '/'",
+    ]);
+    // Once those are fixed, the rules between keys: data_dir and etcd exclude each other.
+    const storage = writeTempFile("sr.yaml", "storage:\n  data_dir: /var/lib/sr\n  etcd: { endpoints: [http://127.0.0.1:2379] }\n");
+    expect((await sr(["config", "check", storage])).stderr).toMatch(/storage\.etcd: line 3: cannot be used with storage\.data_dir/);
+    // The new keys pass.
+    const ok = writeTempFile("sr.yaml", "http: false\nlog: { level: debug, format: json }\nmetrics: { per_identifier: false }\nstorage: { data_dir: /var/lib/sr }\n");
+    expect(await sr(["config", "check", ok])).toMatchObject({ code: 0, stdout: "ok" });
+  });
 });
 
 describe("serve", () => {
   it("runs the server with npm start's flags, answers the other commands, and stops on SIGTERM with 0", async () => {
     const config = writeTempFile("sr.yaml", "groups:\n  - name: billing\n    status: -1\n");
-    const serve = spawnSr(["serve", "--listen", "127.0.0.1:0", "--config", config]);
+    const serve = spawnSr(["serve", "--listen", "127.0.0.1:0", "--no-http", "--config", config]);
     const address = (await serve.waitForLine(LISTENING))[1] as string;
     const client = at(address);
     expect((await client("check", "billing")).code).toBe(1);
     expect((await sr(["set", "billing", "main", "1"], { env: { SR_SERVER: address } })).code).toBe(0);
     expect((await client("health", "billing")).code).toBe(0);
+    // spawnSr gave it --no-http: no test server takes the default HTTP port.
+    expect(serve.lines.some((line) => /HTTP listening/.test(line))).toBe(false);
     serve.signal("SIGTERM");
     expect((await serve.waitForExit()).code).toBe(0);
     expect(serve.lines).toContain("sr: stopped");
@@ -148,7 +187,7 @@ describe("serve", () => {
   it("refuses a bad flag value or an invalid configuration with 64", async () => {
     const [badListen, badConfig] = await Promise.all([
       sr(["serve", "--listen", "nowhere"]),
-      sr(["serve", "--listen", "127.0.0.1:0", "--config", writeTempFile("bad.yaml", "nope: 1\n")]),
+      sr(["serve", "--listen", "127.0.0.1:0", "--no-http", "--config", writeTempFile("bad.yaml", "nope: 1\n")]),
     ]);
     expect(badListen.code).toBe(64);
     expect(badListen.stderr).toContain("--listen");

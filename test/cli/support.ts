@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { type ProcessOptions, Spawned, repoRoot } from "../helpers/process.js";
+import { type ProcessOptions, Spawned, choosesHttp, repoRoot } from "../helpers/process.js";
 
 export const CLI = path.join(repoRoot, "dist/src/cli/main.js");
 
@@ -25,12 +25,16 @@ export interface Run {
 }
 
 /** The environment the CLI reads, cleared unless a test sets it (a terminal's settings must not leak in). */
-const CLEARED = { SR_SERVER: undefined, SR_TOKEN: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, SR_LISTEN: undefined };
+const CLEARED = { SR_SERVER: undefined, SR_TOKEN: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, SR_LISTEN: undefined, SR_HTTP: undefined };
 
-/** Spawns `sr ARGS...` (stdout and stderr piped) without waiting. */
+/**
+ * Spawns `sr ARGS...` (stdout and stderr piped) without waiting. `sr serve` gets `--no-http` unless ARGS
+ * choose (`--http` with port 0): no test server takes the default HTTP port 8080.
+ */
 export function spawnSr(args: readonly string[], options: ProcessOptions = {}): Spawned {
   ensureBuilt();
-  return new Spawned(process.execPath, [CLI, ...args], { ...options, env: { ...CLEARED, ...options.env } });
+  const http = args[0] === "serve" && !choosesHttp(args) && !options.env?.SR_HTTP ? ["--no-http"] : [];
+  return new Spawned(process.execPath, [CLI, ...args, ...http], { ...options, env: { ...CLEARED, ...options.env } });
 }
 
 /** Runs `sr ARGS...` to its exit. */

@@ -136,6 +136,9 @@ describe("listening", { timeout: SLOW }, () => {
     expect(portOf(address)).toBeGreaterThan(0);
     const answer = await srClient(address).checkStatus({ group: "core" });
     expect(answer).toEqual({ ready: true, status: 1 });
+    // core runs once every listener is up, and there is none on HTTP: the helper passes --no-http, so
+    // no test server takes the default port 8080.
+    expect(proc.lines.some((line) => /HTTP listening/.test(line))).toBe(false);
   });
 
   it("SR_LISTEN sets the address when no flag does", async () => {

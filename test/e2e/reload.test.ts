@@ -78,7 +78,9 @@ describe("SIGHUP on the real process", () => {
     // Tokens make an address beyond loopback acceptable.
     file = writeTempFile("sr.yaml", tokensYaml([{ name: "first", token: first, role: "admin" }]));
     // Node itself, as `npm start` runs it: the tsx CLI would not relay SIGHUP to the server.
-    proc = new Spawned(process.execPath, ["--import", "tsx", "src/main.ts", "--listen", "0.0.0.0:0", "--config", file], { env: { SR_LISTEN: undefined } });
+    proc = new Spawned(process.execPath, ["--import", "tsx", "src/main.ts", "--listen", "0.0.0.0:0", "--no-http", "--config", file], {
+      env: { SR_LISTEN: undefined, SR_HTTP: undefined },
+    });
     address = (await proc.waitForLine(LISTENING))[1] as string;
   }, SLOW);
   afterAll(() => proc?.kill());
@@ -103,7 +105,7 @@ describe("SIGHUP on the real process", () => {
     const refusals: [string, RegExp][] = [
       ["auth: [unclosed\n", /keeping the current auth and tls: --config: .* is not valid YAML/],
       ["listen: 127.0.0.1:0\n", /keeping the current auth and tls: refusing to serve gRPC on 0\.0\.0\.0:\d+ .*--allow-open/],
-      [`auth:\n  tokens:\n    - { name: w, sha256: "${sha256(first)}", role: write, groups: [] }\n`, /auth\.tokens\[0\]\.groups: an empty list would allow no group/],
+      [`auth:\n  tokens:\n    - { name: w, sha256: "${sha256(first)}", role: write, groups: [] }\n`, /auth\.tokens\[0\]\.groups: line 3: an empty list would allow no group/],
     ];
     for (const [yaml, line] of refusals) {
       expect(await reload(yaml)).toMatch(line);

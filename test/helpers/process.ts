@@ -1,7 +1,8 @@
 /**
  * Child processes of the tests: any command (`Spawned`, `runToEnd`), and the
  * real server as `npm start` runs it (`SrProcess`: `node dist/src/main.js`, the
- * build refreshed first when src/ or gen/ changed). Each is
+ * build refreshed first when src/ or gen/ changed; `--no-http` unless the test
+ * asks for an HTTP address, so no test takes the default port 8080). Each is
  * spawned in a process group of its own so that whatever is left of it (npm and
  * the node child it runs the server in, `go test` and its test binary) can be
  * killed by that group's id.
@@ -195,22 +196,41 @@ export async function runToEnd(command: string, args: readonly string[], options
 export interface SpawnOptions {
   /** `--listen` value; null passes no `--listen` at all. Default `127.0.0.1:0`. */
   listen?: string | null;
+  /**
+   * `--http` value (use port 0); null (the default) passes `--no-http`, so that no test server takes the
+   * process's default HTTP port (127.0.0.1:8080) and parallel tests never meet there. Nothing is added
+   * when `args` already hold `--http` or `--no-http`, or with `keepHttpDefault` (a test of the default itself).
+   */
+  http?: string | null;
+  /** Pass neither `--http` nor `--no-http`: the server takes its own default (only for a test of that default). */
+  keepHttpDefault?: boolean;
   /** More arguments, after `--listen`. */
   args?: string[];
-  /** Environment on top of this one's (SR_LISTEN is dropped unless given here). */
+  /** Environment on top of this one's (SR_LISTEN and SR_HTTP are dropped unless given here). */
   env?: Record<string, string | undefined>;
   /** Run it as the README says, through `npm start` (default: node on the compiled server directly). */
   npmStart?: boolean;
+}
+
+/** Whether `args` choose the HTTP listener themselves (`--http ADDR`, `--http=ADDR`, `--no-http`). */
+export function choosesHttp(args: readonly string[]): boolean {
+  return args.some((arg) => arg === "--http" || arg.startsWith("--http=") || arg === "--no-http");
+}
+
+/** The HTTP flags a spawned server gets: `--no-http` unless the test asks for an address (port 0) or chose already. */
+function httpArgs(options: SpawnOptions): string[] {
+  if (options.keepHttpDefault || options.env?.SR_HTTP || choosesHttp(options.args ?? [])) return [];
+  return options.http ? ["--http", options.http] : ["--no-http"];
 }
 
 /** The server process. */
 export class SrProcess extends Spawned {
   constructor(options: SpawnOptions = {}) {
     const listen = options.listen === undefined ? "127.0.0.1:0" : options.listen;
-    const args = [...(listen === null ? [] : ["--listen", listen]), ...(options.args ?? [])];
+    const args = [...(listen === null ? [] : ["--listen", listen]), ...httpArgs(options), ...(options.args ?? [])];
     ensureBuilt();
     const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [process.execPath, [SERVER, ...args]];
-    super(command, commandArgs, { env: { SR_LISTEN: undefined, ...options.env } });
+    super(command, commandArgs, { env: { SR_LISTEN: undefined, SR_HTTP: undefined, ...options.env } });
   }
 }
 

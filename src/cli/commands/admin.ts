@@ -19,13 +19,16 @@ async function token(ctx: Context): Promise<number> {
   return EXIT_OK;
 }
 
-/** Validates FILE as `npm start -- --config FILE` would, without starting: the schema, then the open-mode rule. */
+/**
+ * Validates FILE as `npm start -- --config FILE` would, without starting: the schema (every error on a line
+ * of its own, `limits.max_groups: line 3: must be a positive integer`), then the open-mode rule.
+ */
 async function configCheck(ctx: Context, [file]: (string | undefined)[]): Promise<number> {
   try {
     const config = loadConfig(["--config", file as string], {});
     if (config !== "help") checkAuth(config);
   } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(`${file}: ${error.message}`);
+    if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
   ctx.out(render(ctx.format, { file, ok: true }, () => "ok\n"));
