@@ -6,7 +6,8 @@
 # libraries (used in GOPATH mode, or in module mode through `replace`
 # directives: there is no module proxy on these machines), and what builds,
 # installs and type-checks the Python wheel offline (build, setuptools, venv,
-# mypy).
+# mypy). Also what `npm ci` needs to build better-sqlite3, the optional driver
+# of --data-dir (g++, make, python3), and the sqlite3 command (backups).
 #
 # Debian bookworm only; needs root (or sudo). Safe to run again: it does
 # nothing (and needs no network) when every package is already installed.
@@ -28,6 +29,10 @@ packages=(
   python3-venv                   # the fresh virtual environment the wheel is tested in
   mypy                           # type-checks sr_client (py.typed)
   openssl                        # the TLS, mTLS and rotation tests make their certificates at run time
+  g++                            # better-sqlite3 (--data-dir's optional driver) compiles SQLite during npm ci ...
+  make                           # ... through node-gyp, which needs make ...
+  python3                        # ... and python3
+  sqlite3                        # the sqlite3 command: the README's online backup of a data dir (tested)
 )
 
 run() {
