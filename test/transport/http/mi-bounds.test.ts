@@ -15,6 +15,7 @@ import { Registry } from "../../../src/domain/registry/registry.js";
 import { DEFAULT_MAX_ANSWER_BYTES } from "../../../src/transport/http/answer-budget.js";
 import { ANSWER_TOO_LARGE, handleMiRequest } from "../../../src/transport/http/mi.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
+import { createLogs } from "../../../src/app/logging.js";
 
 const TEXT = "r".repeat(2048);
 /** About 5.7 MB of reports as JSON: 100 listings of it are longer than V8's longest string (2^29 - 24). */
@@ -22,9 +23,12 @@ const REPORTS = 2_700;
 
 let srv: TestServer;
 let c: SrClient;
+const logged: string[] = [];
 
 beforeAll(async () => {
-  srv = await startServer((config) => (config.http = "127.0.0.1:0"));
+  // Its logs kept here: a failure of ours is logged at error (src/app/logging.ts).
+  const logs = await createLogs({ level: "error", format: "json" }, { write: (text) => logged.push(text) }, false);
+  srv = await startServer((config) => (config.http = "127.0.0.1:0"), { logs });
   c = new SrClient(srv.address);
   for (let i = 0; i < 3; i++) {
     srv.registry.registerGroup({ group: `bulk${i}`, reportCapacity: REPORTS / 3 });
@@ -119,15 +123,15 @@ describe("a failure of ours while answering", () => {
       return stringify(value, replacer, space);
     };
     const spy = vi.spyOn(JSON, "stringify").mockImplementation(failing as typeof JSON.stringify);
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    logged.length = 0;
     try {
       const res = await fetch(`http://${srv.httpAddress}/mi`, { method: "POST", body: stringify(call("sr_get_status", 1, ["core"])) });
       expect(res.status).toBe(500);
-      expect(logged).toHaveBeenCalledWith("sr: HTTP request failed:", expect.any(RangeError));
     } finally {
       spy.mockRestore();
-      logged.mockRestore();
     }
+    const entries = logged.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(entries).toEqual([expect.objectContaining({ level: "error", msg: "HTTP request failed", path: "/mi", err: expect.objectContaining({ type: "RangeError" }) })]);
     expect(await (await post(call("sr_get_status", 1, ["core"]))).json()).toMatchObject({ result: { Status: 1 } });
     expect((await c.getStatus({ group: "core" })).status?.status).toBe(1);
   });
