@@ -12,7 +12,7 @@
 // re-check after taking it, so only one of them compiles.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -75,6 +75,11 @@ function build(hash) {
   // reflection.ts reads the descriptor set next to the compiled gen/.
   mkdirSync(path.join(next, "gen"), { recursive: true });
   copyFileSync(path.join(root, "gen/descriptors.binpb"), path.join(next, "gen/descriptors.binpb"));
+  // The status page's browser files (plain JS and CSS, served as they are) sit next to the compiled page code.
+  cpSync(path.join(root, "src/transport/http/page/assets"), path.join(next, "src/transport/http/page/assets"), {
+    recursive: true,
+    filter: (source) => !source.endsWith(".d.ts"),
+  });
   // The `sr` command (package.json's bin) runs as a program of its own.
   const cli = path.join(next, "src/cli/main.js");
   if (statSync(cli, { throwIfNoEntry: false })) chmodSync(cli, 0o755);

@@ -22,7 +22,10 @@ const sources = SOURCES.flatMap((dir) => [...files(path.join(repoRoot, dir))]);
 const pages = [
   path.join(repoRoot, "README.md"),
   path.join(repoRoot, "BENCHMARKS.md"),
-  ...readdirSync(path.join(repoRoot, "docs")).map((name) => path.join(repoRoot, "docs", name)),
+  // Markdown only (docs/img/ holds the README's screenshot).
+  ...readdirSync(path.join(repoRoot, "docs"))
+    .filter((name) => name.endsWith(".md"))
+    .map((name) => path.join(repoRoot, "docs", name)),
 ];
 
 describe("documents", () => {

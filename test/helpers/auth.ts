@@ -114,6 +114,12 @@ export function fetchAs(address: string, path: string, identity: Identity, body?
   return new Promise((resolve, reject) => {
     const req = (tls ? httpsRequest({ ...options, ...tls }, answer) : httpRequest(options, answer)).on("error", reject);
     function answer(res: import("node:http").IncomingMessage) {
+      // An event stream (GET /events) never ends by itself: its status and headers are the answer.
+      if (String(res.headers["content-type"]).startsWith("text/event-stream")) {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: "" });
+        res.destroy();
+        return;
+      }
       let text = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (text += chunk));

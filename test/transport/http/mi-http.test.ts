@@ -78,13 +78,24 @@ describe("HTTP", () => {
   });
 
   it("answers other methods with 405 and Allow: POST, and other paths with 404", async () => {
-    for (const path of ["/mi", "/", "/json"]) {
+    for (const path of ["/mi", "/json"]) {
       for (const method of ["GET", "PUT", "DELETE"]) {
         const res = await fetch(`${base}${path}`, { method });
         expect(res.status).toBe(405);
         expect(res.headers.get("allow")).toBe("POST");
         await res.text();
       }
+    }
+    // GET / is the status page now (issue 11), on purpose; POST / stays MI.
+    const page = await fetch(`${base}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    await page.text();
+    for (const method of ["PUT", "DELETE"]) {
+      const res = await fetch(`${base}/`, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get("allow")).toBe("GET, HEAD, POST");
+      await res.text();
     }
     const res = await post("{}", "/other");
     expect(res.status).toBe(404);
