@@ -56,7 +56,9 @@ const METHODS: Method[] = [
     requests: (j) => [AddReportRequest.encode(AddReportRequest.fromPartial({ group: GROUP, identifier: id(j), text: "bench: a report of ordinary length" })).finish()],
   },
 ];
+// HTTP on (so /metrics is served) and logging at its default level: every change is a log line, every call counted.
 const SR_CONFIG = {
+  http: "127.0.0.1:0",
   groups: [{ name: GROUP, identifiers: Array.from({ length: LOOPS }, (_, j) => ({ name: id(j), status: 1 })) }],
 };
 

@@ -83,7 +83,8 @@ export class Proc {
     this.child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       const parts = (this.rest + chunk).split("\n");
       this.rest = parts.pop() ?? "";
-      this.lines.push(...parts);
+      // The server logs a JSON line per change at its default level: past the first lines only the plain ones (`sr: ...`) are kept.
+      for (const line of parts) if (this.lines.length < 10_000 || !line.startsWith("{")) this.lines.push(line);
       this.wake();
     });
     this.child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -239,7 +240,9 @@ export async function startSr(opts: SrServerOpts = {}): Promise<Server> {
   const file = path.join(dir, "sr.yaml");
   writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:0", ...opts.config }));
   const probe = opts.probe === false ? [] : ["--expose-gc", "--import", PROBE];
-  const proc = new Proc("sr", process.execPath, [...probe, path.join(repoRoot, "dist/src/main.js"), "--config", file], {
+  // No HTTP listener unless the benchmark configures one: never the default port 8080, which parallel runs would share.
+  const http = opts.config && "http" in opts.config ? [] : ["--no-http"];
+  const proc = new Proc("sr", process.execPath, [...probe, path.join(repoRoot, "dist/src/main.js"), "--config", file, ...http], {
     core: SERVER_CORE,
     ipc: opts.probe !== false,
   });

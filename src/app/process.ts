@@ -6,6 +6,7 @@
  */
 import { ConfigError, USAGE, loadConfig } from "./config.js";
 import { type RunningServer, startServer } from "./start.js";
+import { type Logs, createLogs } from "./logging.js";
 
 export interface ProcessExits {
   /** A configuration error: flags, the file, or what the registry refuses of it. */
@@ -33,22 +34,27 @@ export async function runServerProcess(argv: string[], exits: ProcessExits): Pro
     process.stdout.write(USAGE);
     return;
   }
+  // The plain lines (listening, signals, stopped) go through the logs' stream, in order with the log lines.
+  const logs: Logs = await createLogs(config.log);
+  const line = logs.line;
+  process.on("exit", () => logs.flush());
   let server: RunningServer;
   try {
-    server = await startServer(config);
+    server = await startServer(config, line, { logs });
   } catch (error) {
+    logs.flush();
     fail(`cannot start: ${(error as Error).message}`, error instanceof ConfigError ? exits.usage : exits.failed);
   }
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (signalled) {
-      console.log(`sr: ${signal} again, exiting now`);
+      line(`sr: ${signal} again, exiting now`);
       process.exit(1);
     }
     signalled = true;
-    console.log(`sr: ${signal} received, shutting down (a second signal exits at once)`);
+    line(`sr: ${signal} received, shutting down (a second signal exits at once)`);
     void server.stop().then(() => {
-      console.log("sr: stopped");
+      line("sr: stopped");
       process.exit(0);
     });
   };
@@ -59,9 +65,9 @@ export async function runServerProcess(argv: string[], exits: ProcessExits): Pro
     try {
       const next = loadConfig(argv, process.env);
       if (next !== "help") server.reload(next);
-      console.log("sr: SIGHUP: auth and tls reloaded");
+      line("sr: SIGHUP: auth and tls reloaded");
     } catch (error) {
-      console.log(`sr: SIGHUP: keeping the current auth and tls: ${(error as Error).message}`);
+      line(`sr: SIGHUP: keeping the current auth and tls: ${(error as Error).message}`);
     }
   });
 }

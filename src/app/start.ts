@@ -14,6 +14,10 @@ import { type HttpServer, startHttpServer } from "../transport/http/server.js";
 import { CertificateSource } from "../transport/tls.js";
 import { connectionCounts } from "../transport/grpc/channelz.js";
 import { CountingClock, type ServerStats } from "./stats.js";
+import { openStorage } from "../storage/open.js";
+import { RpcStats } from "../transport/grpc/metrics.js";
+import { type Logs, httpEventsOf, logCalls, logChanges, silentLogs } from "./logging.js";
+import { Metrics } from "./metrics.js";
 
 export interface RunningServer {
   /** The gRPC address actually bound, HOST:PORT. */
@@ -52,7 +56,7 @@ function bind(server: Server, address: string, tls: CertificateSource | undefine
 function declareGroups(registry: Registry, config: ServerConfig): void {
   config.groups.forEach((group, i) => {
     try {
-      registry.registerGroup({ group: group.name, status: group.status, details: group.details, reportCapacity: group.reportCapacity });
+      registry.registerGroup({ group: group.name, status: group.status, details: group.details, reportCapacity: group.reportCapacity }, CONFIG);
       group.identifiers.forEach((identifier) => {
         registry.registerIdentifier({
           group: group.name,
@@ -60,7 +64,7 @@ function declareGroups(registry: Registry, config: ServerConfig): void {
           status: identifier.status,
           details: identifier.details,
           reportCapacity: identifier.reportCapacity,
-        });
+        }, CONFIG);
       });
     } catch (error) {
       if (error instanceof SrError) throw new ConfigError(`groups[${i}] (${group.name}): ${error.message}`);
@@ -72,7 +76,19 @@ function declareGroups(registry: Registry, config: ServerConfig): void {
 /** What the server runs on besides its configuration: tests inject a fake monotonic clock (lease deadlines, watch progress). */
 export interface StartOptions {
   clock?: Clock;
+  /**
+   * The structured logs (logging.ts): the process passes its own; without
+   * them the server logs nothing (in-process servers of the tests), and its
+   * plain lines go to the `log` sink as ever.
+   */
+  logs?: Logs;
 }
+
+/** The groups of the configuration are written by the server, named "config" in the logs. */
+const CONFIG = { by: "config" };
+
+/** A bind refused because the address is taken (Node's `listen` error). */
+const isAddressInUse = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE";
 
 /** Wires the registry, the watch hub and the gRPC adapters, and starts listening. */
 export async function startServer(config: ServerConfig, log: (line: string) => void = console.log, options: StartOptions = {}): Promise<RunningServer> {
@@ -80,34 +96,72 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   checkAuth(config);
   const tls = config.tls ? new CertificateSource(config.tls, log) : undefined;
   const clock = options.clock ?? systemClock;
-  const registry = new Registry(config.limits, Date.now, { clock, leases: config.leases });
+  // The storage first (docs/storage.md): a durable registry is built from what it kept.
+  const storage = await openStorage(config.storage, Math.max(config.watch.history, config.watch.budgetMessages)).catch((error: unknown) => {
+    tls?.close();
+    throw error;
+  });
+  let registry: Registry;
+  try {
+    registry = new Registry(config.limits, Date.now, { clock, leases: config.leases, storage });
+  } catch (error) {
+    storage.close();
+    tls?.close();
+    throw error;
+  }
   const hubClock = new CountingClock(clock);
   const hub = new WatchHub(registry, config.watch, hubClock);
+  const { logger } = options.logs ?? silentLogs();
+  // Before core's first change: every change is logged, core's transitions too.
+  logChanges(registry, logger);
   createCore(registry);
   coreInitializing(registry);
   declareGroups(registry, config);
 
   const gate = new Admission(policyOf(config));
+  // Every call counted (grpc_server_* metrics), every refusal and failure logged.
+  const rpc = new RpcStats();
+  logCalls(rpc, logger);
   const { server, health } = createGrpcServer(registry, hub, gate, {
     maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
     listener: config.listener,
+    stats: rpc,
   });
   const port = await bind(server, config.listen, tls).catch((error: unknown) => {
     tls?.close();
+    registry.close();
+    storage.close();
     throw error;
   });
   const address = `${splitListen(config.listen)?.host}:${port}`;
   log(`sr: gRPC listening on ${address}`);
   let http: HttpServer | undefined;
   if (config.http) {
+    const metrics = new Metrics({ registry, hub, rpc, perIdentifier: config.metrics.perIdentifier });
     try {
-      http = await startHttpServer(registry, config.http, { maxAnswerBytes: config.mi.maxAnswerBytes, tls, access: httpAccessOf(config) });
+      http = await startHttpServer(registry, config.http, {
+        maxAnswerBytes: config.mi.maxAnswerBytes,
+        tls,
+        access: httpAccessOf(config),
+        hub,
+        metrics: () => metrics.scrape(),
+        log: httpEventsOf(logger),
+      });
     } catch (error) {
-      tls?.close();
-      server.forceShutdown();
-      throw error;
+      // The process's own default (not asked for) may be taken: a warning, and the server goes on without HTTP (docs/operations.md).
+      if (!(config.httpDefault && isAddressInUse(error))) {
+        tls?.close();
+        server.forceShutdown();
+        registry.close();
+        storage.close();
+        throw error;
+      }
+      logger.warn(
+        { http: config.http },
+        `the default HTTP address ${config.http} is taken: going on without HTTP (no /metrics, /healthz, /readyz or MI); choose one with --http HOST:PORT, or turn it off with --no-http`,
+      );
     }
-    log(`sr: HTTP listening on ${http.address}`);
+    if (http) log(`sr: HTTP listening on ${http.address}`);
   }
   // Every listener is up.
   coreRunning(registry);
@@ -119,12 +173,18 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     gate.stop();
     hub.close();
     registry.close();
+    storage.close();
     server.forceShutdown();
   };
   const stop = () => {
     stopping ??= new Promise<void>((resolve) => {
-      coreShuttingDown(registry);
-      const httpClosed = http?.close() ?? Promise.resolve();
+      try {
+        coreShuttingDown(registry);
+      } catch (error) {
+        // A durable registry whose storage failed takes no more writes, core's included: stop all the same.
+        if (!(error instanceof SrError && error.reason === "STORAGE_UNAVAILABLE")) throw error;
+      }
+      // HTTP stays up while gRPC drains: /readyz answers 503 meanwhile, /healthz 200.
       gate.stop();
       hub.drainAll(); // health watches too: each gets its final value, then ends
       const timer = setTimeout(() => {
@@ -137,7 +197,10 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
         hub.close();
         registry.close();
         tls?.close();
-        void httpClosed.then(() => resolve());
+        void (http?.close() ?? Promise.resolve()).then(() => {
+          storage.close(); // after the last write MI over HTTP could make
+          resolve();
+        });
       });
     });
     return stopping;

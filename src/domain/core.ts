@@ -12,7 +12,7 @@ export const CoreState = {
   RUNNING: 1,
 } as const;
 
-const SERVER = { server: true };
+const SERVER = { server: true, by: "server" };
 
 function set(registry: Registry, status: number, details: string, report?: string): void {
   registry.setStatus({ group: CORE_GROUP, identifier: MAIN, status, details }, SERVER);
@@ -21,7 +21,10 @@ function set(registry: Registry, status: number, details: string, report?: strin
 
 /** `core`/`main` at -100 (none): the registry exists, nothing else yet. */
 export function createCore(registry: Registry): void {
-  registry.registerInternalGroup({ group: CORE_GROUP, status: CoreState.NONE, reportCapacity: CORE_REPORT_CAPACITY });
+  // A durable registry kept `core` from the last run: it starts over with the
+  // process, as a change after the kept ones (docs/storage.md), its reports kept.
+  if (registry.isInternal(CORE_GROUP)) registry.setStatus({ group: CORE_GROUP, identifier: MAIN, status: CoreState.NONE }, SERVER);
+  else registry.registerInternalGroup({ group: CORE_GROUP, status: CoreState.NONE, reportCapacity: CORE_REPORT_CAPACITY });
 }
 
 export function coreInitializing(registry: Registry): void {

@@ -7,7 +7,7 @@ export interface ReportEntry {
 }
 
 /** What readers of a ring may use: everything but `add`, which only the registry calls. */
-export type ReadonlyReportRing = Pick<ReportRing, "capacity" | "size" | "list">;
+export type ReadonlyReportRing = Pick<ReportRing, "capacity" | "size" | "list" | "added">;
 
 /** A fixed-capacity FIFO of reports; when full, adding drops the oldest. */
 export class ReportRing {
@@ -22,6 +22,25 @@ export class ReportRing {
 
   get size(): number {
     return this.count;
+  }
+
+  /** A ring as it was kept (docs/storage.md): `entries` oldest first, the next report numbered `nextSequence`. */
+  static restore(capacity: number, entries: readonly ReportEntry[], nextSequence: number): ReportRing {
+    const ring = new ReportRing(capacity);
+    const kept = capacity === 0 ? [] : entries.slice(-capacity);
+    ring.slots.push(...kept);
+    ring.count = kept.length;
+    ring.nextSequence = Math.max(nextSequence, (kept.at(-1)?.sequence ?? 0) + 1);
+    return ring;
+  }
+
+  /**
+   * Reports added since the ring was made (its identifier registered): the
+   * last sequence given out, counting those the ring has since dropped; 0 for
+   * capacity 0, which accepts none.
+   */
+  get added(): number {
+    return this.nextSequence - 1;
   }
 
   add(text: string, time: number): ReportEntry {

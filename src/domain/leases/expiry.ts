@@ -8,7 +8,8 @@ import type { Registry } from "../registry/registry.js";
 import type { Lease, LeaseHandlers } from "./leases.js";
 import { type LeaseSettings, formatDuration } from "./rules.js";
 
-const SERVER = { server: true };
+/** An expiry and a removal are the server's own writes, named "lease" on their changes. */
+const SERVER = { server: true, by: "lease" };
 
 /** The handlers of a registry's leases; folded names find the same identifier. */
 export function expiryWrites(registry: Registry, settings: LeaseSettings): LeaseHandlers {

@@ -39,6 +39,7 @@ export interface LeaseHandlers {
 /** Every lease of one registry on one deadline queue: many leases cost one timer. */
 export class Leases {
   private readonly queue: DeadlineQueue<Lease>;
+  private expiredCount = 0;
 
   constructor(
     private readonly handlers: LeaseHandlers,
@@ -51,6 +52,11 @@ export class Leases {
   /** Leases armed or waiting for their removal (for tests and metrics). */
   get scheduled(): number {
     return this.queue.size;
+  }
+
+  /** Leases that ran out since this registry started (for metrics: `sr_lease_expirations_total`). */
+  get expirations(): number {
+    return this.expiredCount;
   }
 
   /**
@@ -78,6 +84,20 @@ export class Leases {
     return lease;
   }
 
+  /**
+   * A kept lease brought back as the process starts (a durable registry): an
+   * armed one re-armed for its full ttl, one that had run out waiting its full
+   * remove_after again (never early; docs/storage.md).
+   */
+  restore(owner: { groupKey: string; identifierKey: string }, kept: { ttlMs: number; removeAfterMs: number | undefined; armed: boolean }): Lease | undefined {
+    if (!kept.armed && kept.removeAfterMs === undefined) return undefined;
+    const lease: Lease = { ...owner, ttlMs: kept.ttlMs, removeAfterMs: kept.removeAfterMs, armed: kept.armed, deadline: 0, expireTime: 0 };
+    lease.deadline = this.clock.now() + (kept.armed ? kept.ttlMs : (kept.removeAfterMs as number));
+    lease.expireTime = this.wallNow() + kept.ttlMs;
+    this.queue.schedule(lease, lease.deadline);
+    return lease;
+  }
+
   /** Forgets a lease whose identifier is gone (or disarmed). */
   drop(lease: Lease): void {
     lease.armed = false;
@@ -94,6 +114,7 @@ export class Leases {
       return;
     }
     lease.armed = false;
+    this.expiredCount++;
     // "Within remove_after" of running out, measured from the deadline itself.
     if (lease.removeAfterMs !== undefined) this.queue.schedule(lease, (lease.deadline += lease.removeAfterMs));
     this.handlers.expired(lease);

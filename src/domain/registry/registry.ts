@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { expiryWrites } from "../leases/expiry.js";
-import { Leases } from "../leases/leases.js";
+import { type LeaseHandlers, Leases } from "../leases/leases.js";
 import { DEFAULT_LEASE_SETTINGS, checkLeaseArguments, checkLeaseState, leaseNotArmed } from "../leases/rules.js";
 import { MAIN, checkName, checkText, foldName } from "../names.js";
 import { ReportRing } from "../report-ring.js";
+import { IN_MEMORY, type Storage, type StoredState, leaseSignature } from "../storage/storage.js";
+import { SrError } from "../errors.js";
 import {
   DEFAULT_LIMITS,
   DEFAULT_REPORT_CAPACITY,
@@ -22,6 +24,7 @@ import type { Group, Identifier } from "./store.js";
 import type {
   ChangeBase,
   ChangeDetail,
+  Change,
   ChangeListener,
   IdentifierRef,
   LeaseView,
@@ -53,11 +56,18 @@ const leaseOwner = (group: Group, identifier: Identifier) => ({ groupKey: group.
 export class Registry extends RegistryReads {
   private readonly listeners = new Set<ChangeListener>();
   private readonly leases: Leases;
+  /** Where changes are kept (docs/storage.md): in memory by default. */
+  private readonly storage: Storage;
+  /** Set once a commit failed: every later write is STORAGE_UNAVAILABLE. */
+  private storageFailure: SrError | undefined;
+  /** The kept watch history, until the hub takes it. */
+  private restoredHistory: Change[] = [];
   /**
    * Names this registry instance: revisions only mean something within one
    * registry, so a resuming watcher checks it still talks to the same one.
+   * A durable registry keeps its id across restarts.
    */
-  readonly id: string = randomUUID();
+  readonly id: string;
 
   constructor(
     readonly limits: RegistryLimits = DEFAULT_LIMITS,
@@ -65,12 +75,45 @@ export class Registry extends RegistryReads {
     options: RegistryOptions = {},
   ) {
     super();
-    this.leases = new Leases(expiryWrites(this, options.leases ?? DEFAULT_LEASE_SETTINGS), options.clock, now);
+    this.storage = options.storage ?? IN_MEMORY;
+    const writes = expiryWrites(this, options.leases ?? DEFAULT_LEASE_SETTINGS);
+    // A lease that ran out is kept as such even when its expiry writes nothing new; once the storage
+    // failed, the timer's writes are refused like any other (and must not throw out of the timer).
+    const handlers: LeaseHandlers = !this.storage.durable
+      ? writes
+      : {
+          expired: (lease) =>
+            this.unlessStorageFailed(() => {
+              writes.expired(lease);
+              this.keepLease(lease.groupKey, lease.identifierKey);
+            }),
+          removeDue: (lease) => this.unlessStorageFailed(() => writes.removeDue(lease)),
+        };
+    this.leases = new Leases(handlers, options.clock, now);
+    const stored = this.storage.load();
+    this.id = stored?.registryId ?? randomUUID();
+    if (stored) this.restore(stored);
+  }
+
+  /**
+   * The kept watch history (oldest first, ending at `revision`), handed over
+   * once: the hub built on this registry starts its history with it, so a
+   * watcher resumes across a restart. Empty in memory.
+   */
+  takeRestoredHistory(): Change[] {
+    const history = this.restoredHistory;
+    this.restoredHistory = [];
+    return history;
   }
 
   /** Leases armed or waiting for their removal (for tests and metrics). */
   get scheduledLeases(): number {
     return this.leases.scheduled;
+  }
+
+  /** Leases that ran out since this registry started (for metrics). */
+  get leaseExpirations(): number {
+    return this.leases.expirations;
   }
 
   /** Listens to every change, in revision order; returns the unsubscriber. */
@@ -93,7 +136,7 @@ export class Registry extends RegistryReads {
 
   /** Creates an internal (server-owned, read-only over the API) group with its `main`. */
   registerInternalGroup(input: RegisterGroupInput): void {
-    this.createGroup(input, true);
+    this.createGroup(input, true, "server");
   }
 
   registerGroup(input: RegisterGroupInput, origin: WriteOrigin = {}): { created: boolean; revision: number } {
@@ -108,12 +151,12 @@ export class Registry extends RegistryReads {
       }
       return { created: false, revision: this.currentRevision };
     }
-    return { created: true, revision: this.createGroup(input, false) };
+    return { created: true, revision: this.createGroup(input, false, origin.by) };
   }
 
   unregisterGroup(input: { group: string }, origin: WriteOrigin = {}): { revision: number } {
     checkName("group", input.group, "group");
-    return { revision: this.removeGroup(this.writableGroup(input.group, origin)) };
+    return { revision: this.removeGroup(this.writableGroup(input.group, origin), origin.by) };
   }
 
   registerIdentifier(
@@ -138,14 +181,14 @@ export class Registry extends RegistryReads {
     const { status, revision } = this.change(group, (revision) => {
       const identifier = this.addIdentifier(group, name, input, revision);
       return [identifier, { kind: "registered", status: statusView(group, identifier) }];
-    });
+    }, origin.by);
     return { created: true, status, revision };
   }
 
   unregisterIdentifier(input: IdentifierRef, origin: WriteOrigin = {}): { revision: number } {
     checkName("group", input.group, "group");
     const name = writeIdentifierName(input.identifier);
-    return { revision: this.removeIdentifier(...this.writableIdentifier(input.group, name, origin)) };
+    return { revision: this.removeIdentifier(...this.writableIdentifier(input.group, name, origin), origin.by) };
   }
 
   /** Sets status and details; restarts an armed lease even when nothing changes (docs/model.md, Leases). */
@@ -156,11 +199,17 @@ export class Registry extends RegistryReads {
     if (input.details !== undefined) checkText("details", input.details);
     checkLeaseArguments(input, false);
     const [group, identifier] = this.writableIdentifier(input.group, name, origin);
+    this.checkStorage();
+    const lease = this.storage.durable ? leaseSignature(identifier) : "";
     if (!group.internal) {
       checkLeaseState(input, identifier.lease, group.name, identifier.name);
       identifier.lease = this.leases.write(identifier.lease, leaseOwner(group, identifier), input);
     }
-    return this.writeStatus(group, identifier, input.status, input.details);
+    const before = this.currentRevision;
+    const result = this.writeStatus(group, identifier, input.status, input.details, origin.by);
+    // A new ttl without a change is kept all the same (no revision): a restart re-arms what was last asked for.
+    if (this.storage.durable && result.revision === before && leaseSignature(identifier) !== lease) this.storage.saveLease(group, identifier);
+    return result;
   }
 
   /** Restarts an armed lease (with a new ttl when given; 0 disarms it) without a change. */
@@ -170,7 +219,10 @@ export class Registry extends RegistryReads {
     checkLeaseArguments({ ttlMs: input.ttlMs }, false);
     const [group, identifier] = this.writableIdentifier(input.group, name, origin);
     if (!identifier.lease?.armed) throw leaseNotArmed(group.name, identifier.name);
+    this.checkStorage();
+    const lease = this.storage.durable ? leaseSignature(identifier) : "";
     identifier.lease = this.leases.write(identifier.lease, leaseOwner(group, identifier), { ttlMs: input.ttlMs });
+    if (this.storage.durable && leaseSignature(identifier) !== lease) this.storage.saveLease(group, identifier);
     return { lease: statusView(group, identifier).lease, revision: this.currentRevision };
   }
 
@@ -180,7 +232,7 @@ export class Registry extends RegistryReads {
     checkText("text", input.text);
     const [group, identifier] = this.writableIdentifier(input.group, name, origin);
     if (identifier.reports.capacity === 0) throw reportsDisabled(group.name, identifier.name);
-    return this.appendReport(group, identifier, input.text);
+    return this.appendReport(group, identifier, input.text, origin.by);
   }
 
   // ---- internals ----
@@ -188,9 +240,10 @@ export class Registry extends RegistryReads {
   /**
    * The one place a change is made: takes the next revision, lets `apply`
    * bring the state to it (returning the identifier concerned, none for a
-   * whole group, and what changed), then tells the listeners.
+   * whole group, and what changed), then tells the listeners. `by` names the writer (WriteOrigin.by).
    */
-  private change<D extends ChangeDetail>(group: Group, apply: (revision: number) => [Identifier | undefined, D]): ChangeBase & D {
+  private change<D extends ChangeDetail>(group: Group, apply: (revision: number) => [Identifier | undefined, D], by?: string): ChangeBase & D {
+    this.checkStorage();
     const revision = ++this.currentRevision;
     const [identifier, detail] = apply(revision);
     const change = {
@@ -199,14 +252,77 @@ export class Registry extends RegistryReads {
       identifierKey: identifier?.key ?? "",
       group: group.name,
       identifier: identifier?.name ?? "",
+      by,
       ...detail,
     };
+    // Kept before anyone hears of it: the answer and every watcher come after the commit.
+    try {
+      this.storage.commit(change, group, identifier);
+    } catch (error) {
+      this.storageFailure = new SrError(
+        "STORAGE_UNAVAILABLE",
+        `the storage failed, so this server takes no more writes until it is restarted: ${(error as Error).message}`,
+      );
+      throw this.storageFailure;
+    }
     for (const listener of this.listeners) listener(change);
     return change;
   }
 
+  /** Refuses a write once a commit has failed (the state held may be ahead of what is kept). */
+  private checkStorage(): void {
+    if (this.storageFailure) throw this.storageFailure;
+  }
+
+  /** Runs a write of the server's own; a refusal because the storage failed is the end of it. */
+  private unlessStorageFailed(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      if (error !== this.storageFailure) throw error;
+    }
+  }
+
+  /** Keeps a lease that changed without a change (it ran out with nothing to write, or its write committed nothing). */
+  private keepLease(groupKey: string, identifierKey: string): void {
+    const found = this.store.lookup(groupKey, identifierKey);
+    if (found && !this.storageFailure) this.storage.saveLease(...found);
+  }
+
+  /** Brings the empty registry to the kept state: groups, identifiers, reports, leases re-armed in full, the revision. */
+  private restore(stored: StoredState): void {
+    for (const kept of stored.groups) {
+      const group: Group = {
+        name: kept.name,
+        key: foldName(kept.name),
+        internal: kept.internal,
+        identifiers: new Map(),
+        revision: kept.revision,
+        createTime: kept.createTime,
+        sorted: undefined,
+      };
+      this.store.addGroup(group);
+      for (const row of kept.identifiers) {
+        const identifier: Identifier = {
+          name: row.name,
+          key: foldName(row.name),
+          status: row.status,
+          details: row.details,
+          revision: row.revision,
+          updateTime: row.updateTime,
+          reports: ReportRing.restore(row.capacity, row.reports, row.nextSequence),
+          lease: undefined,
+        };
+        if (row.lease && !group.internal) identifier.lease = this.leases.restore(leaseOwner(group, identifier), row.lease);
+        this.store.addIdentifier(group, identifier);
+      }
+    }
+    this.currentRevision = stored.revision;
+    this.restoredHistory = stored.history;
+  }
+
   /** Returns the revision of the group's registration. */
-  private createGroup(input: RegisterGroupInput, internal: boolean): number {
+  private createGroup(input: RegisterGroupInput, internal: boolean, by: string | undefined): number {
     checkGroupRoom(this.limits, this.store.groupCount, this.store.totalIdentifiers);
     const key = foldName(input.group);
     const group: Group = { name: input.group, key, internal, identifiers: new Map(), revision: 0, createTime: this.now(), sorted: undefined };
@@ -215,7 +331,7 @@ export class Registry extends RegistryReads {
       this.store.addGroup(group);
       const main = this.addIdentifier(group, MAIN, input, revision);
       return [main, { kind: "registered", status: statusView(group, main) }];
-    }).revision;
+    }, by).revision;
   }
 
   /** A new identifier, its lease armed when the registration has a ttl (internal groups have none). */
@@ -235,25 +351,25 @@ export class Registry extends RegistryReads {
     return identifier;
   }
 
-  private removeGroup(group: Group): number {
+  private removeGroup(group: Group, by: string | undefined): number {
     for (const identifier of group.identifiers.values()) if (identifier.lease) this.leases.drop(identifier.lease);
     return this.change(group, () => {
       this.store.deleteGroup(group);
       return [undefined, { kind: "unregistered" }];
-    }).revision;
+    }, by).revision;
   }
 
-  private removeIdentifier(group: Group, identifier: Identifier): number {
+  private removeIdentifier(group: Group, identifier: Identifier, by: string | undefined): number {
     if (identifier.lease) this.leases.drop(identifier.lease);
     return this.change(group, (revision) => {
       this.store.deleteIdentifier(group, identifier);
       group.revision = revision;
       return [identifier, { kind: "unregistered" }];
-    }).revision;
+    }, by).revision;
   }
 
   /** A status and details write; no change (and no revision) when both are as they were. */
-  private writeStatus(group: Group, identifier: Identifier, status: number, details: string | undefined) {
+  private writeStatus(group: Group, identifier: Identifier, status: number, details: string | undefined, by: string | undefined) {
     const oldStatus = identifier.status;
     const statusChanged = oldStatus !== status;
     if (!statusChanged && identifier.details === details) return { changed: false, oldStatus, revision: this.currentRevision };
@@ -263,15 +379,15 @@ export class Registry extends RegistryReads {
       identifier.revision = revision;
       identifier.updateTime = this.now();
       return [identifier, { kind: "status", status, oldStatus, details, statusChanged }];
-    });
+    }, by);
     return { changed: statusChanged, oldStatus, revision };
   }
 
-  private appendReport(group: Group, identifier: Identifier, text: string): { sequence: number; revision: number } {
+  private appendReport(group: Group, identifier: Identifier, text: string, by: string | undefined): { sequence: number; revision: number } {
     const { report, revision } = this.change(group, (revision) => {
       identifier.revision = revision;
       return [identifier, { kind: "report", report: identifier.reports.add(text, this.now()) }];
-    });
+    }, by);
     return { sequence: report.sequence, revision };
   }
 

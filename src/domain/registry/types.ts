@@ -5,6 +5,7 @@
 import type { Lease, LeaseWrite } from "../leases/leases.js";
 import type { LeaseSettings } from "../leases/rules.js";
 import type { Clock } from "../watch/clock.js";
+import type { Storage } from "../storage/storage.js";
 import type { ReadonlyReportRing, ReportEntry } from "../report-ring.js";
 
 export interface RegistryLimits {
@@ -44,6 +45,8 @@ export interface ChangeBase {
   identifierKey: string;
   group: string;
   identifier: string;
+  /** Who wrote it (WriteOrigin.by): a token or certificate name, "anonymous", or the server's own ("server", "config", "lease"). */
+  by?: string | undefined;
 }
 
 /** What a change says beyond where it happened (see ChangeBase). */
@@ -69,11 +72,15 @@ export type ChangeListener = (change: Change) => void;
 export interface RegistryOptions {
   clock?: Clock | undefined;
   leases?: LeaseSettings | undefined;
+  /** Where changes are kept (docs/storage.md); in memory when unset. Its kept state is loaded as the registry is built. */
+  storage?: Storage | undefined;
 }
 
 /** Where a write comes from: the server itself may write internal groups. */
 export interface WriteOrigin {
   server?: boolean;
+  /** The writer's name, carried on the change it makes (logs): a token or certificate name, "anonymous" with no auth, or the server's own. */
+  by?: string | undefined;
 }
 
 /** `ttlMs` and `removeAfterMs` of a write: undefined when absent (docs/model.md, Leases). */

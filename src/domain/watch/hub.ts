@@ -31,8 +31,8 @@ export const DEFAULT_WATCH_OPTIONS: WatchOptions = {
   maxWatchersPerConnection: 1_000,
 };
 
-/** What the hub reads of the registry. */
-export type WatchedRegistry = Pick<Registry, "onChange" | "revision" | "snapshot" | "reportsOf">;
+/** What the hub reads of the registry (a durable one also hands over its kept history). */
+export type WatchedRegistry = Pick<Registry, "onChange" | "revision" | "snapshot" | "reportsOf"> & Partial<Pick<Registry, "takeRestoredHistory">>;
 
 /** What the hub's index holds: anything offered the changes of the group it watches ("" for all). */
 interface Subscriber {
@@ -66,7 +66,10 @@ export class WatchHub {
   ) {
     // Keep at least a full budget of changes so catching-up watchers within
     // budget never fall out of the history, even with a tiny `history`.
-    this.history = new ChangeHistory(Math.max(options.history, options.budgetMessages, 1), registry.revision);
+    // A durable registry's kept changes come first, so a watcher resumes across a restart (docs/storage.md).
+    const kept = registry.takeRestoredHistory?.() ?? [];
+    this.history = new ChangeHistory(Math.max(options.history, options.budgetMessages, 1), kept[0] ? kept[0].revision - 1 : registry.revision);
+    for (const change of kept) this.history.append(change);
     this.host = {
       get revision() {
         return registry.revision;

@@ -59,10 +59,23 @@ export function grpcErrorOf(error: SrError): GrpcError {
   return { code, details: error.message, metadata };
 }
 
+/**
+ * The cause of each INTERNAL answer, by the trailers it is sent with: the
+ * listener's interceptor (metrics.ts) finds it there when the call ends and
+ * logs it with the method; the client sees only "internal error".
+ */
+const internalCauses = new WeakMap<Metadata, unknown>();
+
+/** What toGrpcError answered INTERNAL for, given the trailers it answered with; undefined for any other answer. */
+export function internalCauseOf(trailers: Metadata): unknown {
+  return internalCauses.get(trailers);
+}
+
 /** Translates anything thrown by a handler into a gRPC status. */
 export function toGrpcError(error: unknown): GrpcError {
   if (error instanceof SrError) return grpcErrorOf(error);
-  // A bug of ours, not the caller's mistake: INTERNAL (never UNKNOWN), logged.
-  console.error("sr: internal error:", error);
-  return { code: status.INTERNAL, details: "internal error", metadata: new Metadata() };
+  // A bug of ours, not the caller's mistake: INTERNAL (never UNKNOWN), logged when the call ends (internalCauseOf).
+  const metadata = new Metadata();
+  internalCauses.set(metadata, error ?? new Error(String(error)));
+  return { code: status.INTERNAL, details: "internal error", metadata };
 }

@@ -14,11 +14,26 @@ import type { CertificateSource } from "../tls.js";
 import { statusReportDefinition, statusReportService } from "./service.js";
 import { toGrpcError } from "./errors.js";
 import { DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerOptions } from "./listener.js";
+import { RpcStats } from "./metrics.js";
 
 export interface GrpcServerOptions {
   maxReceiveMessageBytes: number;
   /** Connection limits; grpc-js's defaults are no production settings, so ours apply when none are given. */
   listener?: ListenerLimits | undefined;
+  /**
+   * Counts every call (grpc_server_* metrics) and tells the calls that end
+   * with an error; without one the server keeps its own, which writes the
+   * causes of INTERNAL answers to console.error.
+   */
+  stats?: RpcStats | undefined;
+}
+
+function consoleStats(): RpcStats {
+  const stats = new RpcStats();
+  stats.onEnd((end) => {
+    if (end.cause !== undefined) console.error(`sr: internal error in ${end.path}:`, end.cause);
+  });
+  return stats;
 }
 
 /** Passes every call of a wrapped service through the gate, open (no token) like health. */
@@ -54,13 +69,15 @@ export function credentialsOf(source: CertificateSource | undefined): ServerCred
 
 /** The grpc-js server with StatusReportService, grpc.health.v1 and reflection. */
 export function createGrpcServer(registry: Registry, hub: WatchHub, gate: Admission, options: GrpcServerOptions) {
+  const stats = options.stats ?? consoleStats();
   const server = new Server({
     "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
     ...listenerOptions(options.listener ?? DEFAULT_LISTENER_LIMITS),
+    interceptors: [stats.interceptor],
   });
   server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
   const health = new HealthAdapter(registry, hub, gate);
   server.addService(healthDefinition, health.implementation());
   addReflection(server, (impl) => gated(gate, impl));
-  return { server, health };
+  return { server, health, stats };
 }

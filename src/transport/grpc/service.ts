@@ -17,7 +17,7 @@ import {
   type StatusReportServiceServer,
 } from "../../../gen/ts/sr/v1/sr.js";
 import type { Admission } from "./admission.js";
-import type { Registry } from "../../domain/registry/registry.js";
+import type { Registry, WriteOrigin } from "../../domain/registry/registry.js";
 import { listIdentifiers, listReports, listStatus } from "../../domain/listing/pager.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import { withStrictUtf8 } from "./codec.js";
@@ -27,17 +27,21 @@ import { type WatchStatusHandler, watchStatusHandler, watchStatusSerialize } fro
 
 type Call<Req> = ServerUnaryCall<Req, unknown>;
 
-/** Runs one unary handler: admission, the domain call, and error translation. */
+/**
+ * Runs one unary handler: admission, the domain call, and error translation.
+ * A write is told who the caller is (`origin.by`, the token's or certificate's
+ * name, "anonymous" without auth), which its change carries to the logs.
+ */
 function unary<Req, Res>(
   gate: Admission,
   write: ((req: Req) => string) | undefined,
-  handle: (req: Req) => Res,
+  handle: (req: Req, origin: WriteOrigin) => Res,
 ): (call: Call<Req>, callback: sendUnaryData<Res>) => void {
   return (call, callback) => {
     try {
       const writeGroup = write?.(call.request);
-      gate.admit(call.metadata, writeGroup === undefined ? {} : { writeGroup });
-      callback(null, handle(call.request));
+      const principal = gate.admit(call.metadata, writeGroup === undefined ? {} : { writeGroup });
+      callback(null, handle(call.request, { by: principal?.name }));
     } catch (error) {
       callback(toGrpcError(error));
     }
@@ -94,30 +98,30 @@ export function statusReportService(registry: Registry, hub: WatchHub, gate: Adm
       const page = listReports(registry, req);
       return { groups: page.groups.map(toGroupReports), revision: big(page.revision), nextPageToken: page.nextPageToken };
     }),
-    registerGroup: unary(gate, byGroup, (req: RegisterGroupRequest) => {
-      const { created, revision } = registry.registerGroup({ ...req, ...leaseWriteOf(req) });
+    registerGroup: unary(gate, byGroup, (req: RegisterGroupRequest, origin) => {
+      const { created, revision } = registry.registerGroup({ ...req, ...leaseWriteOf(req) }, origin);
       return { created, revision: big(revision) };
     }),
-    unregisterGroup: unary(gate, byGroup, (req: UnregisterGroupRequest) => ({
-      revision: big(registry.unregisterGroup(req).revision),
+    unregisterGroup: unary(gate, byGroup, (req: UnregisterGroupRequest, origin) => ({
+      revision: big(registry.unregisterGroup(req, origin).revision),
     })),
-    registerIdentifier: unary(gate, byGroup, (req: RegisterIdentifierRequest) => {
-      const { created, status, revision } = registry.registerIdentifier({ ...req, ...leaseWriteOf(req) });
+    registerIdentifier: unary(gate, byGroup, (req: RegisterIdentifierRequest, origin) => {
+      const { created, status, revision } = registry.registerIdentifier({ ...req, ...leaseWriteOf(req) }, origin);
       return { created, status: toIdentifierStatus(status), revision: big(revision) };
     }),
-    unregisterIdentifier: unary(gate, byGroup, (req: UnregisterIdentifierRequest) => ({
-      revision: big(registry.unregisterIdentifier(req).revision),
+    unregisterIdentifier: unary(gate, byGroup, (req: UnregisterIdentifierRequest, origin) => ({
+      revision: big(registry.unregisterIdentifier(req, origin).revision),
     })),
-    setStatus: unary(gate, byGroup, (req: SetStatusRequest) => {
-      const { changed, oldStatus, revision } = registry.setStatus({ ...req, ...leaseWriteOf(req) });
+    setStatus: unary(gate, byGroup, (req: SetStatusRequest, origin) => {
+      const { changed, oldStatus, revision } = registry.setStatus({ ...req, ...leaseWriteOf(req) }, origin);
       return { changed, oldStatus, revision: big(revision) };
     }),
-    addReport: unary(gate, byGroup, (req: AddReportRequest) => {
-      const { sequence, revision } = registry.addReport(req);
+    addReport: unary(gate, byGroup, (req: AddReportRequest, origin) => {
+      const { sequence, revision } = registry.addReport(req, origin);
       return { sequence: big(sequence), revision: big(revision) };
     }),
-    refreshLease: unary(gate, byGroup, (req: RefreshLeaseRequest) => {
-      const { lease, revision } = registry.refreshLease({ group: req.group, identifier: req.identifier, ttlMs: durationToMs(req.ttl) });
+    refreshLease: unary(gate, byGroup, (req: RefreshLeaseRequest, origin) => {
+      const { lease, revision } = registry.refreshLease({ group: req.group, identifier: req.identifier, ttlMs: durationToMs(req.ttl) }, origin);
       return { ...toLeaseFields(lease), revision: big(revision) };
     }),
     watchStatus: watchStatusHandler(registry, hub, gate),

@@ -14,11 +14,17 @@ export type PathAccess = "open" | "reader";
 /**
  * Each path of the listener (as `pathOf` normalizes it), listed before its
  * route exists so that it slots in. A path missing here needs a reader, so a
- * new route is closed until it is listed: the page's shell and static assets
- * are to be added as `open`, its data as `reader`.
+ * new route is closed until it is listed. A `METHOD /path` entry (HEAD counts
+ * as GET) overrides the path's own: the status page's shell (GET /) and its
+ * static assets are open, while POST / (MI) and its data (/events) need a reader.
  */
 export const PATHS: Readonly<Record<string, PathAccess>> = {
   "/": "reader",
+  // The status page's shell and assets: open (the page asks for a token); its state comes from /events.
+  "GET /": "open",
+  "/page/app.js": "open",
+  "/page/view.js": "open",
+  "/page/style.css": "open",
   "/mi": "reader",
   "/json": "reader",
   "/metrics": "reader",
@@ -51,7 +57,10 @@ export interface Refusal {
 
 /** Undefined when `req` may fetch `path`, else the 401 to answer (RFC 6750's challenge). */
 export function refusalOf(access: HttpAccess, path: string, req: IncomingMessage): Refusal | undefined {
-  if (access.policy.open || PATHS[path] === "open" || access.openPaths.includes(path)) return undefined;
+  // A `METHOD /path` entry, where there is one, overrides the path's (GET / is the page, POST / is MI).
+  const method = req.method === "HEAD" ? "GET" : req.method;
+  const rule = PATHS[`${method} ${path}`] ?? PATHS[path];
+  if (access.policy.open || rule === "open" || access.openPaths.includes(path)) return undefined;
   const socket = req.socket as Partial<TLSSocket>;
   const peer = socket.authorized ? socket.getPeerCertificate?.() : undefined;
   try {

@@ -12,6 +12,7 @@
  *   as no parameters.
  * - Method names are matched exactly (case-sensitive).
  */
+import { SrError } from "../../domain/errors.js";
 import type { Registry } from "../../domain/registry/registry.js";
 import { AnswerBudget, AnswerTooLarge, DEFAULT_MAX_ANSWER_BYTES } from "./answer-budget.js";
 import { MI_COMMANDS, type MiArgs, miErrorOf } from "./commands.js";
@@ -36,6 +37,13 @@ export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 /** In JSON-RPC's range for server errors: the answer would pass `limits.max_answer_bytes`. */
 export const ANSWER_TOO_LARGE = -32000;
+
+/**
+ * Told of every call answered with an error (for the server's logs): `reason`
+ * is the domain's when a domain rule refused it; `cause` is set only for a
+ * failure of ours (INTERNAL_ERROR).
+ */
+export type MiErrorListener = (method: string, error: MiError & { reason?: string | undefined }, cause?: unknown) => void;
 
 /** Requests in one JSON-RPC batch. */
 export const MAX_BATCH = 100;
@@ -95,7 +103,7 @@ function invalidRequest(id: unknown, data: string): MiResponse {
 }
 
 /** One request object; undefined for a notification (no `id`), which gets no answer. */
-function handleOne(registry: Registry, request: unknown, budget: AnswerBudget): MiResponse | undefined {
+function handleOne(registry: Registry, request: unknown, budget: AnswerBudget, onError?: MiErrorListener): MiResponse | undefined {
   if (!isObject(request)) return invalidRequest(null, "a request must be an object");
   const { id } = request;
   if (request.jsonrpc !== "2.0") return invalidRequest(id, "'jsonrpc' must be \"2.0\"");
@@ -106,21 +114,28 @@ function handleOne(registry: Registry, request: unknown, budget: AnswerBudget): 
     return invalidRequest(id, "'params' must be an object or an array");
   }
   const notification = !("id" in request);
-  const response = answer(registry, request.method, params, id as Id, budget);
+  const response = answer(registry, request.method, params, id as Id, budget, onError);
   return notification ? undefined : response;
 }
 
-function answer(registry: Registry, method: string, params: unknown, id: Id, budget: AnswerBudget): MiResponse {
+function answer(registry: Registry, method: string, params: unknown, id: Id, budget: AnswerBudget, onError?: MiErrorListener): MiResponse {
+  const refused = (error: MiError, reason?: string): MiResponse => {
+    onError?.(method, { ...error, reason });
+    return errorResponse(id, error);
+  };
   const command = MI_COMMANDS.get(method);
-  if (!command) return errorResponse(id, { code: METHOD_NOT_FOUND, message: "Method not found" });
+  if (!command) return refused({ code: METHOD_NOT_FOUND, message: "Method not found" });
   try {
     const args = bindParams(command.recipes, params);
     return { jsonrpc: "2.0", result: budget.measure(() => command.run(registry, args, budget)), id };
   } catch (error) {
-    if (error instanceof InvalidParams) return errorResponse(id, { code: INVALID_PARAMS, message: "Invalid params", data: error.data });
-    if (error instanceof AnswerTooLarge) return errorResponse(id, { code: ANSWER_TOO_LARGE, message: "Answer too large", data: error.message });
+    if (error instanceof InvalidParams) return refused({ code: INVALID_PARAMS, message: "Invalid params", data: error.data });
+    if (error instanceof AnswerTooLarge) return refused({ code: ANSWER_TOO_LARGE, message: "Answer too large", data: error.message });
+    const known = miErrorOf(error, command);
+    if (known) return refused(known, error instanceof SrError ? error.reason : undefined);
     const internal = { code: INTERNAL_ERROR, message: "Internal error", data: error instanceof Error ? error.message : String(error) };
-    return errorResponse(id, miErrorOf(error, command) ?? internal);
+    onError?.(method, internal, error);
+    return errorResponse(id, internal);
   }
 }
 
@@ -131,12 +146,17 @@ function answer(registry: Registry, method: string, params: unknown, id: Id, bud
  * together, hold at most about `maxAnswerBytes` of JSON: a request that would
  * pass it answers ANSWER_TOO_LARGE instead.
  */
-export function handleMiRequest(registry: Registry, body: unknown, maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES): MiResponse | MiResponse[] | undefined {
+export function handleMiRequest(
+  registry: Registry,
+  body: unknown,
+  maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES,
+  onError?: MiErrorListener,
+): MiResponse | MiResponse[] | undefined {
   const budget = new AnswerBudget(maxAnswerBytes);
-  if (!Array.isArray(body)) return handleOne(registry, body, budget);
+  if (!Array.isArray(body)) return handleOne(registry, body, budget, onError);
   if (body.length === 0) return invalidRequest(null, "a batch must not be empty");
   // Each call may list the whole registry: bound what one HTTP request can ask for.
   if (body.length > MAX_BATCH) return invalidRequest(null, `a batch holds at most ${MAX_BATCH} requests`);
-  const responses = body.map((request) => handleOne(registry, request, budget)).filter((r): r is MiResponse => r !== undefined);
+  const responses = body.map((request) => handleOne(registry, request, budget, onError)).filter((r): r is MiResponse => r !== undefined);
   return responses.length > 0 ? responses : undefined;
 }

@@ -8,7 +8,8 @@
  * - Every JSON-RPC answer, errors included, is HTTP 200 application/json; a
  *   body that is not JSON (or not UTF-8) is the JSON-RPC parse error -32700.
  *   A notification (or a batch of them only) is 204 with no body.
- * - Other methods on those paths: 405 with Allow: POST. Other paths: 404.
+ * - Other methods on those paths: 405 with Allow: POST, except GET / (the
+ *   status page, page/) and GET /events (events.ts). Other paths: 404.
  *   A body over 1 MiB: 413 and the connection is closed.
  * - Answers are bounded (`limits.max_answer_bytes`, docs/mi.md), and a failure
  *   of ours answers 500: no request, however large its answer, escapes.
@@ -24,7 +25,11 @@ import { splitListen } from "../listen.js";
 import type { CertificateSource } from "../tls.js";
 import { type HttpAccess, OPEN_ACCESS, pathOf, refusalOf } from "./access.js";
 import type { Registry } from "../../domain/registry/registry.js";
-import { handleMiRequest, parseErrorResponse } from "./mi.js";
+import { type MiErrorListener, handleMiRequest, parseErrorResponse } from "./mi.js";
+import { WatchHub } from "../../domain/watch/hub.js";
+import type { EventsOptions } from "./events.js";
+import { type PageContext, servePage } from "./page/index.js";
+import { type ProbeContext, serveProbe } from "./probes.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const MI_PATHS = new Set(["/", "/mi", "/json"]);
@@ -35,7 +40,29 @@ export interface HttpOptions {
   access?: HttpAccess | undefined;
   /** `limits.max_answer_bytes`: the bound on one answer (a batch's as a whole). */
   maxAnswerBytes?: number | undefined;
+  /** The hub GET /events watches (the server's, shared with WatchStatus); without one the listener makes its own. */
+  hub?: WatchHub | undefined;
+  events?: EventsOptions | undefined;
+  /** What GET /metrics answers (src/app/metrics.ts); without it /metrics is 404. */
+  metrics?: (() => Promise<{ contentType: string; body: string }>) | undefined;
+  /** Where refusals and failures of ours are told (the server's logger); failures go to console.error without it. */
+  log?: HttpEvents | undefined;
 }
+
+/** What the listener tells of the requests it refuses and of its own failures; never a header or a body. */
+export interface HttpEvents {
+  /** A 401, or an MI call answered with an error (`mi`: the method, the JSON-RPC error and the domain's reason). */
+  refused(event: { method: string | undefined; path: string; status: number; message: string; mi?: { method: string; code: number; reason: string | undefined } }): void;
+  /** A failure of ours (a 500, an MI internal error), with its cause. */
+  failed(event: { method: string | undefined; path: string; mi?: string }, error: unknown): void;
+}
+
+const CONSOLE_EVENTS: HttpEvents = {
+  refused() {},
+  failed(_event, error) {
+    console.error("sr: HTTP request failed:", error);
+  },
+};
 
 export interface HttpServer {
   /** HOST:PORT actually bound (the host as given, the port as chosen). */
@@ -60,17 +87,18 @@ function tooLarge(req: IncomingMessage, res: ServerResponse): void {
 }
 
 /** Runs a handler's step; a failure of ours answers 500 (or drops the connection) instead of escaping. */
-function guard(res: ServerResponse, step: () => void): void {
+function guard(res: ServerResponse, step: () => void, log: HttpEvents = CONSOLE_EVENTS, req?: IncomingMessage): void {
   try {
     step();
   } catch (error) {
-    console.error("sr: HTTP request failed:", error);
+    // The path as sent, without its query (which could hold anything); pathOf may be what threw.
+    log.failed({ method: req?.method, path: (req?.url ?? "").split("?")[0] ?? "" }, error);
     if (res.headersSent) res.destroy();
     else send(res, 500, "internal error\n", { Connection: "close" });
   }
 }
 
-function answer(registry: Registry, text: string, res: ServerResponse, maxAnswerBytes: number | undefined): void {
+function answer(registry: Registry, text: string, res: ServerResponse, maxAnswerBytes: number | undefined, onError?: MiErrorListener): void {
   let body: unknown;
   try {
     body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -78,7 +106,7 @@ function answer(registry: Registry, text: string, res: ServerResponse, maxAnswer
     send(res, 200, JSON.stringify(parseErrorResponse((error as Error).message)));
     return;
   }
-  const response = handleMiRequest(registry, body, maxAnswerBytes);
+  const response = handleMiRequest(registry, body, maxAnswerBytes, onError);
   if (response === undefined) {
     res.writeHead(204);
     res.end();
@@ -87,14 +115,25 @@ function answer(registry: Registry, text: string, res: ServerResponse, maxAnswer
   send(res, 200, JSON.stringify(response));
 }
 
-function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage, res: ServerResponse, maxAnswerBytes?: number): void {
+/** The operator side of the listener: its probes and metrics, and where refusals and failures are told. */
+interface Operations {
+  probes: ProbeContext;
+  log: HttpEvents;
+}
+
+function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage, res: ServerResponse, maxAnswerBytes?: number, page?: PageContext, ops?: Operations): void {
   const path = pathOf(req.url);
   const refusal = refusalOf(access, path, req);
   if (refusal) {
     req.resume();
+    ops?.log.refused({ method: req.method, path, status: refusal.status, message: refusal.body.trim() });
     send(res, refusal.status, refusal.body, refusal.headers);
     return;
   }
+  // /healthz, /readyz, /metrics (probes.ts).
+  if (ops && serveProbe(ops.probes, req, res, path)) return;
+  // The status page (GET /, /page/*) and its events (GET /events); POST / stays MI.
+  if (page && servePage(page, req, res, path)) return;
   if (!MI_PATHS.has(path)) {
     req.resume();
     send(res, 404, "not found: POST JSON-RPC 2.0 to /mi\n");
@@ -133,7 +172,11 @@ function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage,
       send(res, 200, JSON.stringify(parseErrorResponse("the body is not valid UTF-8")));
       return;
     }
-    guard(res, () => answer(registry, text, res, maxAnswerBytes));
+    const onError: MiErrorListener | undefined = ops && ((method, error, cause) => {
+      if (cause === undefined) ops.log.refused({ method: req.method, path, status: 200, message: error.data ?? error.message, mi: { method, code: error.code, reason: error.reason } });
+      else ops.log.failed({ method: req.method, path, mi: method }, cause);
+    });
+    guard(res, () => answer(registry, text, res, maxAnswerBytes, onError), ops?.log, req);
   });
   req.on("error", () => {
     // The client went away mid-body: nothing to answer.
@@ -145,7 +188,16 @@ export async function startHttpServer(registry: Registry, listen: string, option
   const address = splitListen(listen);
   if (!address) throw new Error(`http: must be HOST:PORT with a port from 0 to 65535 (got '${listen}')`);
   let access = options.access ?? OPEN_ACCESS;
-  const handle = (req: IncomingMessage, res: ServerResponse) => guard(res, () => onRequest(registry, access, req, res, options.maxAnswerBytes));
+  let ownHub: WatchHub | undefined;
+  const page: PageContext = {
+    registry,
+    hub: () => options.hub ?? (ownHub ??= new WatchHub(registry)),
+    access: () => access,
+    events: options.events,
+  };
+  const log = options.log ?? CONSOLE_EVENTS;
+  const ops: Operations = { probes: { registry, metrics: options.metrics, failed: (error) => log.failed({ method: "GET", path: "/metrics" }, error) }, log };
+  const handle = (req: IncomingMessage, res: ServerResponse) => guard(res, () => onRequest(registry, access, req, res, options.maxAnswerBytes, page, ops), log, req);
   const { tls } = options;
   // A client certificate is asked for but not required: probes and open paths must work without one.
   const server: Server = tls
@@ -168,6 +220,7 @@ export async function startHttpServer(registry: Registry, listen: string, option
     },
     close() {
       unwatch?.();
+      ownHub?.close();
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
