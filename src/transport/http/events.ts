@@ -9,9 +9,10 @@
  *   `include_registrations` (booleans `true`/`false`, `1`/`0`, or bare =
  *   true), as in WatchStatusRequest. Anything else, a repeated or malformed
  *   parameter: 400 naming the parameter.
- * - Each event: `id: REGISTRY_ID:REVISION` and one `data:` line, the
- *   WatchStatusResponse in the proto3 JSON mapping (as grpcurl prints it,
- *   compact). No `event:` field, so EventSource's `onmessage` sees them all.
+ * - Each event: `id: REGISTRY_ID:REVISION` (not on a snapshot part but the
+ *   last) and one `data:` line, the WatchStatusResponse in the proto3 JSON
+ *   mapping (as grpcurl prints it, compact). No `event:` field, so
+ *   EventSource's `onmessage` sees them all.
  * - `Last-Event-ID` (as EventSource sends it on a reconnect): an id of this
  *   registry resumes after its revision with no gap (like start_revision); an
  *   id of another registry, or one the history no longer holds, gets a fresh
@@ -21,14 +22,14 @@
  */
 import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { type DescMessage, type Registry as DescRegistry, create, createFileRegistry, fromBinary, toJsonString } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import type { DescMessage, Registry as DescRegistry } from "@bufbuild/protobuf";
 import { SrError } from "../../domain/errors.js";
 import type { Change, Registry } from "../../domain/registry/registry.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import type { WatchRequest } from "../../domain/watch/filter.js";
 import type { Watcher, WatchEvent } from "../../domain/watch/watcher.js";
 import { REGISTRY_ID_HEADER } from "../../protocol/wire.js";
+import { internalCauseOf } from "../grpc/errors.js";
 import { descriptorFiles } from "../grpc/reflection.js";
 import { type StreamCall, writeStream } from "../grpc/stream-writer.js";
 import { encodeEvent } from "../grpc/watch-status.js";
@@ -45,6 +46,8 @@ export const EVENTS_PARAMETERS: readonly string[] = [...NAMES, ...BOOLEANS];
 
 export interface EventsOptions {
   keepAliveMs?: number | undefined;
+  /** Where a stream's failure of ours is told, with its cause (the listener's HttpEvents); console.error without it. */
+  failed?: ((error: unknown) => void) | undefined;
 }
 
 /** A request the handler refuses before streaming: the status and a message naming the parameter. */
@@ -57,23 +60,30 @@ export class EventsRequestError extends Error {
   }
 }
 
-/** The WatchStatusResponse descriptor, from the descriptor set reflection serves (decoded once, on first use). */
-let responseSchema: { message: DescMessage; registry: DescRegistry } | undefined;
-function schema(): { message: DescMessage; registry: DescRegistry } {
-  if (!responseSchema) {
-    const files = descriptorFiles(readFileSync(DESCRIPTORS)).map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
-    const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: files }));
+/**
+ * The WatchStatusResponse descriptor and the JSON mapping, from the descriptor
+ * set reflection serves. Loaded with the first /events request, not at start:
+ * `@bufbuild/protobuf`'s reflection API takes about 40 ms to import.
+ */
+type JsonMapping = { message: DescMessage; registry: DescRegistry; toJson: (bytes: Uint8Array) => string };
+let mapping: JsonMapping | undefined;
+let loading: Promise<JsonMapping> | undefined;
+export function loadJsonMapping(): Promise<JsonMapping> {
+  loading ??= Promise.all([import("@bufbuild/protobuf"), import("@bufbuild/protobuf/wkt")]).then(([pb, wkt]) => {
+    const files = descriptorFiles(readFileSync(DESCRIPTORS)).map((bytes) => pb.fromBinary(wkt.FileDescriptorProtoSchema, bytes));
+    const registry = pb.createFileRegistry(pb.create(wkt.FileDescriptorSetSchema, { file: files }));
     const message = registry.getMessage("sr.v1.WatchStatusResponse");
     if (!message) throw new Error("gen/descriptors.binpb has no sr.v1.WatchStatusResponse");
-    responseSchema = { message, registry };
-  }
-  return responseSchema;
+    mapping = { message, registry, toJson: (bytes) => pb.toJsonString(message, pb.fromBinary(message, bytes), { registry }) };
+    return mapping;
+  });
+  return loading;
 }
 
 /** A watch event in the proto3 JSON mapping (int64 as strings, RFC 3339 timestamps, defaults omitted), one line. */
 export function eventJson(event: WatchEvent): string {
-  const { message, registry } = schema();
-  return toJsonString(message, fromBinary(message, encodeEvent(event)), { registry });
+  if (!mapping) throw new Error("eventJson before loadJsonMapping()");
+  return mapping.toJson(encodeEvent(event));
 }
 
 /** A change's JSON, made once however many streams send it (like its binary encoding). */
@@ -85,9 +95,14 @@ function jsonOf(event: WatchEvent): string {
   return json;
 }
 
-/** The SSE frame of one event. */
+/**
+ * The SSE frame of one event. A snapshot part but the last has no `id:`, so
+ * a reader keeps the id it had before the snapshot: a drop mid-snapshot
+ * resumes from there (or starts over), never after a partial snapshot.
+ */
 export function frameOf(registryId: string, event: WatchEvent): Buffer {
-  return Buffer.from(`id: ${registryId}:${event.revision}\ndata: ${jsonOf(event)}\n\n`);
+  const id = event.kind === "snapshot" && !event.last ? "" : `id: ${registryId}:${event.revision}\n`;
+  return Buffer.from(`${id}data: ${jsonOf(event)}\n\n`);
 }
 
 function flag(name: string, value: string): boolean {
@@ -179,6 +194,19 @@ function plain(res: ServerResponse, status: number, body: string): void {
 /** Serves one GET /events request until the client goes or the server stops. */
 export function serveEvents(registry: Registry, hub: WatchHub, req: IncomingMessage, res: ServerResponse, options: EventsOptions = {}): void {
   req.resume();
+  if (!mapping) {
+    // The first request loads the JSON mapping, then is served like any other (unless its client left meanwhile).
+    loadJsonMapping().then(
+      () => {
+        if (!res.destroyed) serveEvents(registry, hub, req, res, options);
+      },
+      (error: unknown) => {
+        options.failed?.(error);
+        if (!res.headersSent) plain(res, 500, "internal error\n");
+      },
+    );
+    return;
+  }
   let opened: { watcher: Watcher; resync: boolean };
   try {
     // One connection is one owner, as a gRPC connection is for its watch quota.
@@ -225,7 +253,10 @@ export function serveEvents(registry: Registry, hub: WatchHub, req: IncomingMess
     },
     emit(_event, error) {
       clearInterval(timer);
-      console.error("sr: /events stream failed:", error.details);
+      // The cause toGrpcError kept for a failure of ours, else the domain's error as answered.
+      const cause = (error.metadata && internalCauseOf(error.metadata)) ?? error;
+      if (options.failed) options.failed(cause);
+      else console.error("sr: /events stream failed:", cause);
       res.destroy();
       return true;
     },
