@@ -522,8 +522,18 @@ function build(z: typeof Z): Built {
           open_http: doc(
             list(
               rule((v) => {
-                if (typeof v !== "string" || !v.startsWith("/") || v.includes("?")) throw new RuleError(`must be a path such as /metrics (got '${String(v)}')`);
-                return pathOf(v);
+                // A path as the listener matches it: one that pathOf keeps as it is (bar one trailing slash), so
+                // nothing like `//metrics` (a host to a URL parser) or `/a/../mi` opens another path than it says.
+                const refused = new RuleError(`must be a path such as /metrics (got '${String(v)}')`);
+                if (typeof v !== "string" || !/^\/(?!\/)[\w\-.~!$&'()*+,;=:@%/]*$/.test(v)) throw refused;
+                let path: string;
+                try {
+                  path = pathOf(v);
+                } catch {
+                  throw refused;
+                }
+                if (path !== v && `${path}/` !== v) throw refused;
+                return path;
               }),
             ),
             { description: "HTTP paths left open on purpose while tokens are configured.", value: "list of paths", default: "none" },

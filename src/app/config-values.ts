@@ -123,6 +123,11 @@ export function logFormat(value: unknown): LogFormat {
   return value as LogFormat;
 }
 
+/** An endpoint as an error may echo it: any `user:password@` (up to the last `@` before the path, as a URL parser reads it) as `***@`. */
+function withoutUserinfo(endpoint: string): string {
+  return endpoint.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/?#]*@/, "$1***@");
+}
+
 /** etcd endpoints: a list of URLs, or one string of them separated by commas. */
 export function etcdEndpoints(value: unknown): string[] {
   const list = typeof value === "string" ? value.split(",").map((s) => s.trim()) : value;
@@ -137,7 +142,7 @@ export function etcdEndpoints(value: unknown): string[] {
       url = undefined;
     }
     if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || url.host === "") {
-      throw new RuleError(`must be http:// or https:// URLs such as http://127.0.0.1:2379 (got '${endpoint}')`);
+      throw new RuleError(`must be http:// or https:// URLs such as http://127.0.0.1:2379 (got '${withoutUserinfo(endpoint)}')`);
     }
   }
   return list as string[];

@@ -112,11 +112,20 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const hubClock = new CountingClock(clock);
   const hub = new WatchHub(registry, config.watch, hubClock);
   const { logger } = options.logs ?? silentLogs();
-  // Before core's first change: every change is logged, core's transitions too.
-  logChanges(registry, logger);
-  createCore(registry);
-  coreInitializing(registry);
-  declareGroups(registry, config);
+  try {
+    // Before core's first change: every change is logged, core's transitions too.
+    logChanges(registry, logger);
+    createCore(registry);
+    coreInitializing(registry);
+    declareGroups(registry, config);
+  } catch (error) {
+    // A configured group the kept state or the limits refuse: nothing opened stays (the data dir's lock above all).
+    hub.close();
+    registry.close();
+    storage.close();
+    tls?.close();
+    throw error;
+  }
 
   const gate = new Admission(policyOf(config));
   // Every call counted (grpc_server_* metrics), every refusal and failure logged.

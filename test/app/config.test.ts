@@ -375,6 +375,13 @@ describe("unknown keys and bad values are refused, naming the key", () => {
     ["an unknown certificate key", "auth:\n  certificates:\n    - { cn: a, role: read }\n", /^auth\.certificates\[0\]\.cn: line 3: unknown key/],
     ["open that is not a boolean", "auth:\n  open: yes please\n", /^auth\.open: line 2: must be true or false/],
     ["an open_http entry that is no path", "auth:\n  open: false\n  open_http: [metrics]\n", /^auth\.open_http\[0\]: line 3: must be a path/],
+    // A URL parser reads these as a host (`//metrics` would be `/`, MI at POST /) or throws on them (`//[`).
+    ["an open_http entry starting with //", "auth:\n  open: false\n  open_http: [//metrics]\n", /^auth\.open_http\[0\]: line 3: must be a path such as \/metrics \(got '\/\/metrics'\)$/],
+    ["an open_http entry no URL parser takes", "auth:\n  open: false\n  open_http: ['//[']\n", /^auth\.open_http\[0\]: line 3: must be a path such as \/metrics \(got '\/\/\['\)$/],
+    ["an open_http entry the parser would rewrite", "auth:\n  open: false\n  open_http: [/healthz, /a/../mi]\n", /^auth\.open_http\[1\]: line 3: must be a path/],
+    ["an open_http entry with a fragment", "auth:\n  open: false\n  open_http: ['/metrics#x']\n", /^auth\.open_http\[0\]: line 3: must be a path/],
+    ["an open_http entry with a query", "auth:\n  open: false\n  open_http: ['/metrics?x']\n", /^auth\.open_http\[0\]: line 3: must be a path/],
+    ["an open_http entry with a backslash", "auth:\n  open: false\n  open_http: ['/\\metrics']\n", /^auth\.open_http\[0\]: line 3: must be a path/],
     ["a reload_interval that is no duration", "tls:\n  cert: c\n  key: k\n  reload_interval: often\n", /^tls\.reload_interval: /],
     ["a token sha256 that is not 64 hex digits", "auth:\n  tokens:\n    - name: t\n      sha256: abc\n      role: read\n", /^auth\.tokens\[0\]\.sha256: /],
     ["a token role that does not exist", `auth:\n  tokens:\n    - name: t\n      sha256: ${"a".repeat(64)}\n      role: root\n`, /^auth\.tokens\[0\]\.role: /],
@@ -640,6 +647,17 @@ describe("log, metrics and storage", () => {
     );
     expect(configError(() => fromYaml("storage:\n  etcd:\n    prefix: /sr/\n")).message).toBe("storage.etcd.endpoints: line 2: is required");
     expect(configError(() => load(["--etcd", "etcd:2379"])).message).toMatch(/^--etcd: must be http:\/\/ or https:\/\//);
+    // An endpoint refused is echoed without its userinfo, however it fails.
+    for (const [endpoint, shown] of [
+      ["ftp://sr:s3cret@etcd:2379", "ftp://***@etcd:2379"],
+      ["http://sr:s3cret@[etcd:2379", "http://***@[etcd:2379"],
+      ["sr:s3cret@etcd:2379", "***@etcd:2379"],
+      ["http://sr:s3c@ret@[etcd/x", "http://***@[etcd/x"],
+    ]) {
+      const message = configError(() => load(["--etcd", endpoint as string])).message;
+      expect(message, endpoint).toBe(`--etcd: must be http:// or https:// URLs such as http://127.0.0.1:2379 (got '${shown}')`);
+      expect(configError(() => fromYaml(`storage:\n  etcd:\n    endpoints: ['${endpoint}']\n`)).message, endpoint).not.toContain("s3c");
+    }
   });
 
   it("refuses data_dir with etcd, in the file, as flags, and one from each", () => {

@@ -165,11 +165,13 @@ describe("a failure of ours over HTTP", () => {
     const srv = await serve(log.logs, (config) => {
       config.http = "127.0.0.1:0";
     });
-    // A target no URL parser takes: the listener's own failure, not the caller's.
-    const answer = await fetchAs(srv.httpAddress as string, "//?q=hidden", {});
+    vi.spyOn(srv.registry, "groupsInOrder").mockImplementation(() => {
+      throw new TypeError("a bug in the page");
+    });
+    const answer = await fetchAs(srv.httpAddress as string, "/?q=hidden", {});
     expect(answer.status).toBe(500);
     const entry = parsed(log.text()).find((e) => e.msg === "HTTP request failed");
-    expect(entry).toMatchObject({ level: "error", method: "GET", path: "//", err: { type: "TypeError" } });
+    expect(entry).toMatchObject({ level: "error", method: "GET", path: "/", err: { type: "TypeError", message: "a bug in the page" } });
     expect(log.text()).not.toContain("hidden");
   });
 });

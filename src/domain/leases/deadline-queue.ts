@@ -16,7 +16,8 @@ interface Slot<T> {
  * with ONE timer for all of them, armed for the earliest deadline. An item is
  * handed to `onDue` never before its deadline (the clock is read again when the
  * timer fires) and, timers willing, as soon as it is due; everything due by
- * then goes in the same run. Moving or cancelling an item is O(log n) and
+ * then goes in the same run, each whatever the ones before did (a handler
+ * that throws is told to `onFailed`). Moving or cancelling an item is O(log n) and
  * leaves nothing behind, however often it happens.
  */
 export class DeadlineQueue<T> {
@@ -30,6 +31,8 @@ export class DeadlineQueue<T> {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (item: T) => void,
+    /** Told of an `onDue` that threw: the timer goes on with the items due after it. */
+    private readonly onFailed: (error: unknown) => void = (error) => console.error("sr: a deadline's handler failed:", error),
   ) {}
 
   get size(): number {
@@ -94,7 +97,12 @@ export class DeadlineQueue<T> {
       const now = this.clock.now();
       for (let first = this.heap[0]; first && first.deadline <= now; first = this.heap[0]) {
         this.cancel(first.item);
-        this.onDue(first.item);
+        try {
+          this.onDue(first.item);
+        } catch (error) {
+          // Nothing escapes the timer: one failing item neither crashes the process nor holds back the rest.
+          this.onFailed(error);
+        }
       }
     } finally {
       this.running = false;

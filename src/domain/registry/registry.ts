@@ -58,7 +58,7 @@ export class Registry extends RegistryReads {
   private readonly leases: Leases;
   /** Where changes are kept (docs/storage.md): in memory by default. */
   private readonly storage: Storage;
-  /** Set once a commit failed: every later write is STORAGE_UNAVAILABLE. */
+  /** Set once a commit (or a lease's save) failed: every later write is STORAGE_UNAVAILABLE. */
   private storageFailure: SrError | undefined;
   /** The kept watch history, until the hub takes it. */
   private restoredHistory: Change[] = [];
@@ -208,7 +208,7 @@ export class Registry extends RegistryReads {
     const before = this.currentRevision;
     const result = this.writeStatus(group, identifier, input.status, input.details, origin.by);
     // A new ttl without a change is kept all the same (no revision): a restart re-arms what was last asked for.
-    if (this.storage.durable && result.revision === before && leaseSignature(identifier) !== lease) this.storage.saveLease(group, identifier);
+    if (this.storage.durable && result.revision === before && leaseSignature(identifier) !== lease) this.saveLease(group, identifier);
     return result;
   }
 
@@ -222,7 +222,7 @@ export class Registry extends RegistryReads {
     this.checkStorage();
     const lease = this.storage.durable ? leaseSignature(identifier) : "";
     identifier.lease = this.leases.write(identifier.lease, leaseOwner(group, identifier), { ttlMs: input.ttlMs });
-    if (this.storage.durable && leaseSignature(identifier) !== lease) this.storage.saveLease(group, identifier);
+    if (this.storage.durable && leaseSignature(identifier) !== lease) this.saveLease(group, identifier);
     return { lease: statusView(group, identifier).lease, revision: this.currentRevision };
   }
 
@@ -259,14 +259,28 @@ export class Registry extends RegistryReads {
     try {
       this.storage.commit(change, group, identifier);
     } catch (error) {
-      this.storageFailure = new SrError(
-        "STORAGE_UNAVAILABLE",
-        `the storage failed, so this server takes no more writes until it is restarted: ${(error as Error).message}`,
-      );
-      throw this.storageFailure;
+      throw this.storageFailed(error);
     }
     for (const listener of this.listeners) listener(change);
     return change;
+  }
+
+  /** Notes that the storage failed: this write and every later one are STORAGE_UNAVAILABLE. */
+  private storageFailed(error: unknown): SrError {
+    this.storageFailure = new SrError(
+      "STORAGE_UNAVAILABLE",
+      `the storage failed, so this server takes no more writes until it is restarted: ${(error as Error).message}`,
+    );
+    return this.storageFailure;
+  }
+
+  /** Keeps a lease changed without a change; a failure is the storage's, as a commit's is. */
+  private saveLease(group: Group, identifier: Identifier): void {
+    try {
+      this.storage.saveLease(group, identifier);
+    } catch (error) {
+      throw this.storageFailed(error);
+    }
   }
 
   /** Refuses a write once a commit has failed (the state held may be ahead of what is kept). */
@@ -286,7 +300,7 @@ export class Registry extends RegistryReads {
   /** Keeps a lease that changed without a change (it ran out with nothing to write, or its write committed nothing). */
   private keepLease(groupKey: string, identifierKey: string): void {
     const found = this.store.lookup(groupKey, identifierKey);
-    if (found && !this.storageFailure) this.storage.saveLease(...found);
+    if (found && !this.storageFailure) this.saveLease(...found);
   }
 
   /** Brings the empty registry to the kept state: groups, identifiers, reports, leases re-armed in full, the revision. */

@@ -224,6 +224,11 @@ export class SqliteStorage implements Storage {
         `${this.file} has schema version ${version}, newer than this server's ${SCHEMA_VERSION}: it was written by a newer sr; run that version (or one as new), or restore a backup made by this one`,
       );
     }
+    // Checked before any pragma that writes: a file that is not ours is left exactly as it was.
+    if (version === 0) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
+      if (tables.n !== 0) throw new StorageOpenError(`${this.file} is not an sr data file (schema version 0 with tables in it); give --data-dir a directory of its own`);
+    }
     db.pragma("journal_mode = WAL");
     // Every commit reaches the WAL file before it returns: it survives a crash of the process (kill -9).
     // A power loss may take the last commits since the last checkpoint (README, Storage).
@@ -234,8 +239,6 @@ export class SqliteStorage implements Storage {
     db.pragma("wal_autocheckpoint = 4000");
     db.pragma("journal_size_limit = 16777216");
     if (version === 0) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-      if (tables.n !== 0) throw new StorageOpenError(`${this.file} is not an sr data file (schema version 0 with tables in it); give --data-dir a directory of its own`);
       db.transaction(() => {
         db.exec(SCHEMA);
         db.prepare("INSERT INTO registry (id, registry_id, boot_id, clean) VALUES (1, ?, ?, 1)").run(randomUUID(), bootId());

@@ -10,7 +10,8 @@
  *   A notification (or a batch of them only) is 204 with no body.
  * - Other methods on those paths: 405 with Allow: POST, except GET / (the
  *   status page, page/) and GET /events (events.ts). Other paths: 404.
- *   A body over 1 MiB: 413 and the connection is closed.
+ *   A body over 1 MiB: 413 and the connection is closed. A request target
+ *   that does not parse as a URL: 400 `bad request target`.
  * - Answers are bounded (`limits.max_answer_bytes`, docs/mi.md), and a failure
  *   of ours answers 500: no request, however large its answer, escapes.
  * - With tokens or certificates configured, a path needs a reader unless it
@@ -86,13 +87,22 @@ function tooLarge(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
 }
 
+/** What a log entry names a request's path by: pathOf's, or nothing for a target it does not parse. */
+function loggedPath(url: string | undefined): string {
+  try {
+    return pathOf(url);
+  } catch {
+    return "";
+  }
+}
+
 /** Runs a handler's step; a failure of ours answers 500 (or drops the connection) instead of escaping. */
 function guard(res: ServerResponse, step: () => void, log: HttpEvents = CONSOLE_EVENTS, req?: IncomingMessage): void {
   try {
     step();
   } catch (error) {
-    // The path as sent, without its query (which could hold anything); pathOf may be what threw.
-    log.failed({ method: req?.method, path: (req?.url ?? "").split("?")[0] ?? "" }, error);
+    // The path as pathOf makes it (never the target as sent: its query or userinfo could hold anything).
+    log.failed({ method: req?.method, path: loggedPath(req?.url) }, error);
     if (res.headersSent) res.destroy();
     else send(res, 500, "internal error\n", { Connection: "close" });
   }
@@ -122,7 +132,16 @@ interface Operations {
 }
 
 function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage, res: ServerResponse, maxAnswerBytes?: number, page?: PageContext, ops?: Operations): void {
-  const path = pathOf(req.url);
+  let path: string;
+  try {
+    path = pathOf(req.url);
+  } catch {
+    // A target no URL parser takes (`//[`, `http://[`): the caller's mistake, told without the target (it could hold userinfo).
+    req.resume();
+    ops?.log.refused({ method: req.method, path: "", status: 400, message: "bad request target" });
+    send(res, 400, "bad request target\n", { Connection: "close" });
+    return;
+  }
   const refusal = refusalOf(access, path, req);
   if (refusal) {
     req.resume();
@@ -189,13 +208,13 @@ export async function startHttpServer(registry: Registry, listen: string, option
   if (!address) throw new Error(`http: must be HOST:PORT with a port from 0 to 65535 (got '${listen}')`);
   let access = options.access ?? OPEN_ACCESS;
   let ownHub: WatchHub | undefined;
+  const log = options.log ?? CONSOLE_EVENTS;
   const page: PageContext = {
     registry,
     hub: () => options.hub ?? (ownHub ??= new WatchHub(registry)),
     access: () => access,
-    events: options.events,
+    events: { ...options.events, failed: (error) => log.failed({ method: "GET", path: "/events" }, error) },
   };
-  const log = options.log ?? CONSOLE_EVENTS;
   const ops: Operations = { probes: { registry, metrics: options.metrics, failed: (error) => log.failed({ method: "GET", path: "/metrics" }, error) }, log };
   const handle = (req: IncomingMessage, res: ServerResponse) => guard(res, () => onRequest(registry, access, req, res, options.maxAnswerBytes, page, ops), log, req);
   const { tls } = options;

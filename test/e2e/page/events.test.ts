@@ -9,9 +9,10 @@ import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { gunzipSync } from "node:zlib";
 import { fromJson, toBinary } from "@bufbuild/protobuf";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { SrClient } from "../../../clients/ts/index.js";
 import { Registry } from "../../../src/domain/registry/registry.js";
+import { WatchHub } from "../../../src/domain/watch/hub.js";
 import { type HttpServer, startHttpServer } from "../../../src/transport/http/server.js";
 import { TOKENS, TOKEN_CONFIG, bearer } from "../../helpers/auth.js";
 import { startSrProcess } from "../../helpers/process.js";
@@ -243,6 +244,77 @@ describe("GET /events on a quiet stream and under auth", () => {
       expect((await fetch(url, { method: "POST", body: "{}" })).status).toBe(401);
     } finally {
       await authed.stop();
+    }
+  });
+});
+
+describe("GET /events with a snapshot in several parts", () => {
+  let http: HttpServer;
+  let registry: Registry;
+
+  beforeAll(async () => {
+    registry = new Registry();
+    registry.registerGroup({ group: "wide" });
+    // 1,500 identifiers with its main: more than one part holds (SNAPSHOT_PART_IDENTIFIERS).
+    for (let i = 1; i < 1_500; i++) registry.registerIdentifier({ group: "wide", identifier: `i${i}` });
+    http = await startHttpServer(registry, "127.0.0.1:0");
+  });
+  afterAll(async () => {
+    await http?.close();
+  });
+
+  /** The id a reader holds after `events` (SSE keeps the previous id for an event without one). */
+  const heldId = (before: string | undefined, events: readonly { id: string | undefined }[]) => events.reduce((id, e) => e.id ?? id, before);
+  const identifiers = (c: SseClient) => c.events.slice(0, snapshotEnd(c.events) + 1).flatMap((e) => e.json.snapshot.identifiers ?? []);
+
+  it("sends an id only on the last part, so a drop mid-snapshot resumes with the id from before it and gets the whole snapshot", async () => {
+    const url = `http://${http.address}`;
+    const expected = `${registry.id}:${registry.revision}`;
+    for (const before of [undefined, "0b5e7c1e-0000-4000-8000-000000000000:3"]) {
+      const first = new SseClient(url, "/events?group=wide", before === undefined ? {} : { "Last-Event-ID": before });
+      open.push(first);
+      await first.until("the snapshot", (s) => snapshotEnd(s.events) >= 0);
+      const end = snapshotEnd(first.events);
+      expect(end, String(before)).toBeGreaterThan(0);
+      expect(identifiers(first)).toHaveLength(1_500);
+      expect(first.events.slice(0, end).map((e) => e.id)).toEqual(first.events.slice(0, end).map(() => undefined));
+      expect(first.events[end]!.id).toBe(expected);
+      first.close();
+      // Dropped after the first part: the reader still holds the id it had before the snapshot.
+      const held = heldId(before, first.events.slice(0, 1));
+      expect(held).toBe(before);
+      const resumed = new SseClient(url, "/events?group=wide", held === undefined ? {} : { "Last-Event-ID": held });
+      open.push(resumed);
+      await resumed.until("the whole snapshot again", (s) => snapshotEnd(s.events) >= 0);
+      expect(identifiers(resumed)).toHaveLength(1_500);
+      expect(resumed.events[snapshotEnd(resumed.events)]!.id).toBe(expected);
+      resumed.close();
+    }
+  });
+});
+
+describe("GET /events failing", () => {
+  it("tells a failure of ours through the listener's log, with its cause", async () => {
+    const registry = new Registry();
+    registry.registerGroup({ group: "fails" });
+    const hub = new WatchHub(registry);
+    const failed: { event: unknown; error: unknown }[] = [];
+    const http = await startHttpServer(registry, "127.0.0.1:0", { hub, log: { refused() {}, failed: (event, error) => failed.push({ event, error }) } });
+    try {
+      const c = new SseClient(`http://${http.address}`, "/events?group=fails");
+      open.push(c);
+      await c.until("the snapshot", (s) => snapshotEnd(s.events) >= 0);
+      const bug = new TypeError("a bug in the watcher");
+      vi.spyOn(hub.list()[0]!, "next").mockImplementation(() => {
+        throw bug;
+      });
+      registry.setStatus({ group: "fails", identifier: "main", status: 2 });
+      await waitFor(() => failed.length > 0, 5_000, "the failure told");
+      expect(failed).toEqual([{ event: { method: "GET", path: "/events" }, error: bug }]);
+      c.close();
+    } finally {
+      hub.close();
+      await http.close();
     }
   });
 });

@@ -75,14 +75,16 @@ describe("the file", () => {
     expect(again.message).toContain("newer than this server's");
   });
 
-  it("a SQLite file that is not ours is refused", async () => {
+  it("a SQLite file that is not ours is refused, and left in its journal mode", async () => {
     const dir = dataDir();
     const Driver = await loadDriver();
     const other = new Driver(path.join(dir, DB_FILE));
     other.exec("CREATE TABLE theirs (x)");
+    expect(other.pragma("journal_mode", { simple: true })).toBe("delete");
     other.close();
     const error = await rejection(openSqliteStorage(dir, { history: 100 }));
     expect(error.message).toContain("is not an sr data file");
+    expect((await peek(dir)).pragma("journal_mode", { simple: true })).toBe("delete");
   });
 
   it("a data dir that does not exist yet is created", async () => {

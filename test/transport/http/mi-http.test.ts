@@ -5,6 +5,7 @@
  * and the envelope are tested on the handler directly in mi-handler.test.ts.
  */
 import { request as httpRequest } from "node:http";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Registry } from "../../../src/domain/registry/registry.js";
 import { type HttpServer, startHttpServer } from "../../../src/transport/http/server.js";
@@ -168,6 +169,41 @@ describe("HTTP", () => {
     req.write("{");
     await own.close();
     expect(await ended).toBe("ECONNRESET");
+  });
+});
+
+describe("a request target no URL parser takes", () => {
+  /** One request as sent on a socket of its own, its target as given; the raw answer. */
+  function raw(address: string, target: string): Promise<string> {
+    const [host, port] = [address.slice(0, address.lastIndexOf(":")), Number(address.slice(address.lastIndexOf(":") + 1))];
+    return new Promise((resolve, reject) => {
+      let text = "";
+      const socket = connect({ host, port }, () => socket.write(`GET ${target} HTTP/1.1\r\nHost: ${address}\r\nConnection: close\r\n\r\n`));
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk: string) => (text += chunk));
+      socket.on("end", () => resolve(text));
+      socket.on("error", reject);
+    });
+  }
+
+  it("answers 400 bad request target, told as a refusal without the target, never as a failure", async () => {
+    const refused: unknown[] = [];
+    const failed: unknown[] = [];
+    const own = await startHttpServer(registry, "127.0.0.1:0", { log: { refused: (event) => refused.push(event), failed: (event, error) => failed.push({ event, error }) } });
+    try {
+      for (const target of ["//[", "http://[", "http://user:secret@[/mi"]) {
+        const answer = await raw(own.address, target);
+        expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
+        expect(answer, target).toMatch(/\r\n\r\nbad request target\n$/);
+      }
+      expect(failed).toEqual([]);
+      expect(refused).toEqual(Array(3).fill({ method: "GET", path: "", status: 400, message: "bad request target" }));
+      expect(JSON.stringify(refused)).not.toContain("secret");
+      // The listener still answers.
+      expect(await result("sr_get_status", ["alpha"], `http://${own.address}`)).toMatchObject({ Status: 3 });
+    } finally {
+      await own.close();
+    }
   });
 });
 

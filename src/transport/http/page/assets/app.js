@@ -506,8 +506,10 @@ async function readEvents(stream) {
     for (const line of lines) {
       if (line === "") {
         if (data.length) {
-          if (id !== undefined) lastId = id;
-          applyEvent(JSON.parse(data.join("\n")));
+          const message = JSON.parse(data.join("\n"));
+          // A snapshot's id is its last part's: a drop before it resumes from the id before the snapshot.
+          if (id !== undefined && (!message.snapshot || message.snapshot.last)) lastId = id;
+          applyEvent(message);
         }
         data = [];
         id = undefined;
