@@ -112,6 +112,13 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   const hubClock = new CountingClock(clock);
   const hub = new WatchHub(registry, config.watch, hubClock);
   const { logger } = options.logs ?? silentLogs();
+  // What a start that fails from here on closes: nothing opened stays (the data dir's lock above all).
+  const release = () => {
+    hub.close();
+    registry.close();
+    storage.close();
+    tls?.close();
+  };
   try {
     // Before core's first change: every change is logged, core's transitions too.
     logChanges(registry, logger);
@@ -119,11 +126,8 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     coreInitializing(registry);
     declareGroups(registry, config);
   } catch (error) {
-    // A configured group the kept state or the limits refuse: nothing opened stays (the data dir's lock above all).
-    hub.close();
-    registry.close();
-    storage.close();
-    tls?.close();
+    // A configured group the kept state or the limits refuse.
+    release();
     throw error;
   }
 
@@ -137,9 +141,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     stats: rpc,
   });
   const port = await bind(server, config.listen, tls).catch((error: unknown) => {
-    tls?.close();
-    registry.close();
-    storage.close();
+    release();
     throw error;
   });
   const address = `${splitListen(config.listen)?.host}:${port}`;
@@ -159,10 +161,8 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     } catch (error) {
       // The process's own default (not asked for) may be taken: a warning, and the server goes on without HTTP (docs/operations.md).
       if (!(config.httpDefault && isAddressInUse(error))) {
-        tls?.close();
         server.forceShutdown();
-        registry.close();
-        storage.close();
+        release();
         throw error;
       }
       logger.warn(

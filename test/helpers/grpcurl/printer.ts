@@ -5,6 +5,7 @@
  * grpcurl's PrintStatus does (each google.rpc.Status detail as an Any:
  * "@type" and the message's fields, keys sorted), and `describe` text.
  */
+import { GRPC_CODE_LABELS } from "../../../src/transport/grpc/metrics.js";
 import {
   type DescEnum,
   type DescField,
@@ -97,26 +98,8 @@ function detailJson(detail: PackedDetail, type: ResolvedMessage | undefined): Pr
   return new Map([["@type", detail.typeUrl] as [string, Printed], ...fields].sort(byKey));
 }
 
-/** grpc-go's names of the status codes, which grpcurl prints. */
-const CODE_NAMES = [
-  "OK",
-  "Canceled",
-  "Unknown",
-  "InvalidArgument",
-  "DeadlineExceeded",
-  "NotFound",
-  "AlreadyExists",
-  "PermissionDenied",
-  "ResourceExhausted",
-  "FailedPrecondition",
-  "Aborted",
-  "OutOfRange",
-  "Unimplemented",
-  "Internal",
-  "Unavailable",
-  "DataLoss",
-  "Unauthenticated",
-];
+/** grpc-go's names of the status codes, which grpcurl prints (the same names go-grpc-prometheus's labels use). */
+const CODE_NAMES = GRPC_CODE_LABELS;
 
 export const codeName = (code: number) => CODE_NAMES[code] ?? `Code(${code})`;
 
