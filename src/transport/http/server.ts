@@ -97,18 +97,18 @@ function loggedPath(url: string | undefined): string {
 }
 
 /** Runs a handler's step; a failure of ours answers 500 (or drops the connection) instead of escaping. */
-function guard(res: ServerResponse, step: () => void, log: HttpEvents = CONSOLE_EVENTS, req?: IncomingMessage): void {
+function guard(req: IncomingMessage, res: ServerResponse, log: HttpEvents, step: () => void): void {
   try {
     step();
   } catch (error) {
     // The path as pathOf makes it (never the target as sent: its query or userinfo could hold anything).
-    log.failed({ method: req?.method, path: loggedPath(req?.url) }, error);
+    log.failed({ method: req.method, path: loggedPath(req.url) }, error);
     if (res.headersSent) res.destroy();
     else send(res, 500, "internal error\n", { Connection: "close" });
   }
 }
 
-function answer(registry: Registry, text: string, res: ServerResponse, maxAnswerBytes: number | undefined, onError?: MiErrorListener): void {
+function answer(registry: Registry, text: string, res: ServerResponse, maxAnswerBytes: number | undefined, onError: MiErrorListener): void {
   let body: unknown;
   try {
     body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -125,34 +125,41 @@ function answer(registry: Registry, text: string, res: ServerResponse, maxAnswer
   send(res, 200, JSON.stringify(response));
 }
 
-/** The operator side of the listener: its probes and metrics, and where refusals and failures are told. */
-interface Operations {
+/** What every request of one listener is served with. */
+interface Listener {
+  registry: Registry;
+  /** The access rules as they are now (SIGHUP may replace them). */
+  access(): HttpAccess;
+  maxAnswerBytes: number | undefined;
+  page: PageContext;
   probes: ProbeContext;
+  /** Where refusals and failures of ours are told. */
   log: HttpEvents;
 }
 
-function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage, res: ServerResponse, maxAnswerBytes?: number, page?: PageContext, ops?: Operations): void {
+function onRequest(listener: Listener, req: IncomingMessage, res: ServerResponse): void {
+  const { registry, log } = listener;
   let path: string;
   try {
     path = pathOf(req.url);
   } catch {
     // A target no URL parser takes (`//[`, `http://[`): the caller's mistake, told without the target (it could hold userinfo).
     req.resume();
-    ops?.log.refused({ method: req.method, path: "", status: 400, message: "bad request target" });
+    log.refused({ method: req.method, path: "", status: 400, message: "bad request target" });
     send(res, 400, "bad request target\n", { Connection: "close" });
     return;
   }
-  const refusal = refusalOf(access, path, req);
+  const refusal = refusalOf(listener.access(), path, req);
   if (refusal) {
     req.resume();
-    ops?.log.refused({ method: req.method, path, status: refusal.status, message: refusal.body.trim() });
+    log.refused({ method: req.method, path, status: refusal.status, message: refusal.body.trim() });
     send(res, refusal.status, refusal.body, refusal.headers);
     return;
   }
   // /healthz, /readyz, /metrics (probes.ts).
-  if (ops && serveProbe(ops.probes, req, res, path)) return;
+  if (serveProbe(listener.probes, req, res, path)) return;
   // The status page (GET /, /page/*) and its events (GET /events); POST / stays MI.
-  if (page && servePage(page, req, res, path)) return;
+  if (servePage(listener.page, req, res, path)) return;
   if (!MI_PATHS.has(path)) {
     req.resume();
     send(res, 404, "not found: POST JSON-RPC 2.0 to /mi\n");
@@ -191,11 +198,11 @@ function onRequest(registry: Registry, access: HttpAccess, req: IncomingMessage,
       send(res, 200, JSON.stringify(parseErrorResponse("the body is not valid UTF-8")));
       return;
     }
-    const onError: MiErrorListener | undefined = ops && ((method, error, cause) => {
-      if (cause === undefined) ops.log.refused({ method: req.method, path, status: 200, message: error.data ?? error.message, mi: { method, code: error.code, reason: error.reason } });
-      else ops.log.failed({ method: req.method, path, mi: method }, cause);
-    });
-    guard(res, () => answer(registry, text, res, maxAnswerBytes, onError), ops?.log, req);
+    const onError: MiErrorListener = (method, error, cause) => {
+      if (cause === undefined) log.refused({ method: req.method, path, status: 200, message: error.data ?? error.message, mi: { method, code: error.code, reason: error.reason } });
+      else log.failed({ method: req.method, path, mi: method }, cause);
+    };
+    guard(req, res, log, () => answer(registry, text, res, listener.maxAnswerBytes, onError));
   });
   req.on("error", () => {
     // The client went away mid-body: nothing to answer.
@@ -215,8 +222,15 @@ export async function startHttpServer(registry: Registry, listen: string, option
     access: () => access,
     events: { ...options.events, failed: (error) => log.failed({ method: "GET", path: "/events" }, error) },
   };
-  const ops: Operations = { probes: { registry, metrics: options.metrics, failed: (error) => log.failed({ method: "GET", path: "/metrics" }, error) }, log };
-  const handle = (req: IncomingMessage, res: ServerResponse) => guard(res, () => onRequest(registry, access, req, res, options.maxAnswerBytes, page, ops), log, req);
+  const listener: Listener = {
+    registry,
+    access: () => access,
+    maxAnswerBytes: options.maxAnswerBytes,
+    page,
+    probes: { registry, metrics: options.metrics, failed: (error) => log.failed({ method: "GET", path: "/metrics" }, error) },
+    log,
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse) => guard(req, res, log, () => onRequest(listener, req, res));
   const { tls } = options;
   // A client certificate is asked for but not required: probes and open paths must work without one.
   const server: Server = tls
