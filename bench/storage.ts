@@ -19,7 +19,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { AddReportRequest, SetStatusRequest } from "../gen/ts/sr/v1/sr.js";
 import { SR } from "./lib/grpc.js";
-import { Agent, LOAD_CORE, Proc, type Server, repoRoot, startSr, tempDir } from "./lib/procs.js";
+import { h2load } from "./lib/h2load.js";
+import { Agent, type Server, repoRoot, startSr, tempDir } from "./lib/procs.js";
 import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
 import { medianRows, now, rotate } from "./lib/stats.js";
 
@@ -76,26 +77,13 @@ function startMode(mode: Mode): Promise<Server> {
   return startSr({ config: { http: false, groups: [{ name: GROUP, identifiers }], ...storage } });
 }
 
-async function h2load(address: string, concurrency: number, extra: string[]): Promise<{ calls: number; callsPerS: number; meanMs: number }> {
-  const proc = new Proc("h2load", "h2load", ["-c", "1", "-m", String(concurrency), ...extra, "-H", "content-type: application/grpc", "-H", "te: trailers", "-d", addReportBody, `http://${address}${SR}/AddReport`], {
-    core: LOAD_CORE,
-  });
-  const code = await proc.exit();
-  const out = proc.lines.join("\n");
-  const done = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
-  const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
-  const mean = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(out);
-  if (code !== 0 || !done || !rate || !mean || done[2] !== "0" || done[3] !== "0") throw new Error(`h2load failed (${code}):\n${out}\n${proc.stderr}`);
-  const unit = { us: 1e-3, ms: 1, s: 1e3 }[mean[2] as "us" | "ms" | "s"];
-  return { calls: Number(done[1]), callsPerS: Number(rate[1]), meanMs: Number(mean[1]) * unit };
-}
-
 async function measure(server: Server, mode: Mode, method: "SetStatus" | "AddReport", concurrency: number, round: number): Promise<Row> {
   let run: () => Promise<{ calls: number; callsPerS: number; latencyMs: number; p99Ms: number }>;
   if (method === "AddReport") {
-    await h2load(server.address, concurrency, ["-n", String(Math.max(concurrency, 200))]);
+    const opts = ["-c", "1", "-m", String(concurrency)];
+    await h2load(server.address, "AddReport", addReportBody, [...opts, "-n", String(Math.max(concurrency, 200))]);
     run = async () => {
-      const r = await h2load(server.address, concurrency, ["-D", `${DURATION_MS}ms`]);
+      const r = await h2load(server.address, "AddReport", addReportBody, [...opts, "-D", `${DURATION_MS}ms`]);
       return { calls: r.calls, callsPerS: r.callsPerS, latencyMs: r.meanMs, p99Ms: Number.NaN };
     };
   } else {

@@ -26,7 +26,8 @@ import {
   SetStatusRequest,
 } from "../gen/ts/sr/v1/sr.js";
 import { connect, SR, unary } from "./lib/grpc.js";
-import { Agent, LOAD_CORE, Proc, type Server, startBaseline, startSr, tempDir } from "./lib/procs.js";
+import { h2load } from "./lib/h2load.js";
+import { Agent, type Server, startBaseline, startSr, tempDir } from "./lib/procs.js";
 import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
 import { medianRows, now, rotate } from "./lib/stats.js";
 
@@ -87,25 +88,6 @@ function framed(message: Encoded): Buffer {
   out.writeUInt32BE(message.length, 1);
   Buffer.from(message).copy(out, 5);
   return out;
-}
-
-/** Runs h2load pinned to the load core; answers calls/s and its mean latency. */
-async function h2load(address: string, method: string, body: string, opts: string[]): Promise<{ calls: number; callsPerS: number; meanMs: number }> {
-  const proc = new Proc("h2load", "h2load", [
-    ...opts,
-    "-H", "content-type: application/grpc",
-    "-H", "te: trailers",
-    "-d", body,
-    `http://${address}${SR}/${method}`,
-  ], { core: LOAD_CORE });
-  const code = await proc.exit();
-  const out = proc.lines.join("\n");
-  const done = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(out);
-  const rate = /finished in [\d.]+\w+, ([\d.]+) req\/s/.exec(out);
-  const mean = /time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/.exec(out);
-  if (code !== 0 || !done || !rate || !mean || done[2] !== "0" || done[3] !== "0") throw new Error(`h2load failed (${code}):\n${out}\n${proc.stderr}`);
-  const unit = { us: 1e-3, ms: 1, s: 1e3 }[mean[2] as "us" | "ms" | "s"];
-  return { calls: Number(done[1]), callsPerS: Number(rate[1]), meanMs: Number(mean[1]) * unit };
 }
 
 async function measure(server: Server, serverName: string, method: Method, concurrency: number, client: "h2load" | "grpc-js", round: number): Promise<Row> {
