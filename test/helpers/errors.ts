@@ -17,3 +17,13 @@ export function thrown(run: () => unknown): SrError {
   if (!error) throw new Error("expected an SrError, but the call returned");
   return error;
 }
+
+/** The error `promise` must reject with. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected a rejection, but it resolved");
+}

@@ -13,6 +13,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Registry } from "../../../src/domain/registry/registry.js";
 import { type Database, INSTALL_HINT, loadDriver } from "../../../src/storage/sqlite/driver.js";
 import { DB_FILE, SCHEMA_VERSION, type SqliteStorage, StorageOpenError, openSqliteStorage } from "../../../src/storage/sqlite/sqlite-storage.js";
+import { rejection } from "../../helpers/errors.js";
 import { waitFor } from "../../helpers/wait.js";
 import { dataDir, removeDataDirs } from "../dirs.js";
 
@@ -37,15 +38,6 @@ async function peek(dir: string): Promise<Database> {
 }
 
 const count = (db: Database, sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number }).n;
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a rejection, but it resolved");
-}
 
 describe("the file", () => {
   it("is in WAL mode and records its schema version", async () => {

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ConfigError, type ServerConfig } from "../../../src/app/config.js";
+import { rejection } from "../../helpers/errors.js";
 import { type TestServer, startServer } from "../../helpers/server.js";
 import { dataDir, removeDataDirs } from "../dirs.js";
 
@@ -15,19 +16,13 @@ afterEach(async () => {
 });
 afterAll(removeDataDirs);
 
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    running.push((await promise) as TestServer);
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected a rejection, but it started");
-}
+/** The error a start must fail with; a server that starts after all is stopped with the others. */
+const startFailure = (start: Promise<TestServer>): Promise<Error> => rejection(start.then((server) => void running.push(server)));
 
 describe("a start that fails once the storage is open", () => {
   it("over the limits releases the data dir: the next start on it works", async () => {
     const dir = dataDir();
-    const error = await rejection(
+    const error = await startFailure(
       startServer((config) => {
         config.storage = { dataDir: dir };
         config.limits = { ...config.limits, maxIdentifiersPerGroup: 2 };
@@ -52,7 +47,7 @@ describe("a start that fails once the storage is open", () => {
     };
     const first = await startServer(group(10));
     await first.stop();
-    const error = await rejection(startServer(group(20)));
+    const error = await startFailure(startServer(group(20)));
     expect(error.message).toMatch(/^groups\[0\] \(billing\): /);
     const again = await startServer(group(10));
     running.push(again);
