@@ -6,6 +6,14 @@ export interface ReportEntry {
   readonly text: string;
 }
 
+/** A ring as `save` found it. */
+export interface RingState {
+  readonly slots: readonly (ReportEntry | undefined)[];
+  readonly start: number;
+  readonly count: number;
+  readonly nextSequence: number;
+}
+
 /** What readers of a ring may use: everything but `add`, which only the registry calls. */
 export type ReadonlyReportRing = Pick<ReportRing, "capacity" | "size" | "list" | "added">;
 
@@ -44,7 +52,15 @@ export class ReportRing {
   }
 
   add(text: string, time: number): ReportEntry {
-    const entry: ReportEntry = { sequence: this.nextSequence++, time, text };
+    const entry: ReportEntry = { sequence: this.nextSequence, time, text };
+    this.insert(entry);
+    return entry;
+  }
+
+  /** Adds a report numbered elsewhere (another replica's, docs/storage.md); the next one follows it. */
+  insert(entry: ReportEntry): void {
+    this.nextSequence = entry.sequence + 1;
+    if (this.capacity === 0) return;
     if (this.count < this.capacity) {
       this.slots[(this.start + this.count) % this.capacity] = entry;
       this.count++;
@@ -52,7 +68,19 @@ export class ReportRing {
       this.slots[this.start] = entry;
       this.start = (this.start + 1) % this.capacity;
     }
-    return entry;
+  }
+
+  /** The ring's state, for `rollback` (a replicated registry's proposals are put back). */
+  save(): RingState {
+    return { slots: this.slots.slice(), start: this.start, count: this.count, nextSequence: this.nextSequence };
+  }
+
+  rollback(state: RingState): void {
+    this.slots.length = 0;
+    for (const slot of state.slots) this.slots.push(slot);
+    this.start = state.start;
+    this.count = state.count;
+    this.nextSequence = state.nextSequence;
   }
 
   /** The reports with a sequence above `afterSequence`, oldest first. */

@@ -43,6 +43,12 @@ export class DeadlineQueue<T> {
     return this.index.has(item);
   }
 
+  /** When `item` is due; undefined when it is not scheduled. */
+  deadlineOf(item: T): number | undefined {
+    const at = this.index.get(item);
+    return at === undefined ? undefined : (this.heap[at] as Slot<T>).deadline;
+  }
+
   /** Schedules `item` at `deadline`, moving it if it was already scheduled. */
   schedule(item: T, deadline: number): void {
     const at = this.index.get(item);

@@ -34,6 +34,31 @@ export interface LeaseHandlers {
   expired(lease: Lease): void;
   /** `remove_after` passed since `lease` ran out, with no arming write: remove its identifier. */
   removeDue(lease: Lease): void;
+  /**
+   * Replaces both when set (a replicated registry, docs/storage.md): `lease` reached its
+   * deadline and nothing was changed; the handler proposes the expiry or the removal to
+   * the cluster, which commits it once, and calls `retry` when that could not be done now.
+   */
+  due?: ((lease: Lease) => void) | undefined;
+}
+
+/** A lease's fields and place in the queue, to put it back exactly (a replicated registry's proposals). */
+export interface LeaseState {
+  ttlMs: number;
+  removeAfterMs: number | undefined;
+  armed: boolean;
+  deadline: number;
+  expireTime: number;
+  /** Where it was queued; undefined when it was not. */
+  queuedAt: number | undefined;
+}
+
+/** A lease as replicas exchange it: its settings and wall-clock deadline (no monotonic time). */
+export interface LeaseRow {
+  ttlMs: number;
+  removeAfterMs: number | undefined;
+  armed: boolean;
+  expireTime: number;
 }
 
 /** Every lease of one registry on one deadline queue: many leases cost one timer. */
@@ -98,6 +123,60 @@ export class Leases {
     return lease;
   }
 
+  /**
+   * A lease as another replica left it (a committed change or refresh): re-armed here
+   * for its full ttl from now (never early), or waiting its full remove_after when it
+   * ran out. `current` is reused when there is one.
+   */
+  install(current: Lease | undefined, owner: { groupKey: string; identifierKey: string }, row: LeaseRow): Lease | undefined {
+    if (!row.armed && row.removeAfterMs === undefined) {
+      if (current) this.drop(current);
+      return undefined;
+    }
+    const lease = current ?? { ...owner, ttlMs: row.ttlMs, removeAfterMs: row.removeAfterMs, armed: row.armed, deadline: 0, expireTime: 0 };
+    lease.ttlMs = row.ttlMs;
+    lease.removeAfterMs = row.removeAfterMs;
+    lease.armed = row.armed;
+    lease.expireTime = row.expireTime;
+    lease.deadline = this.clock.now() + (row.armed ? row.ttlMs : (row.removeAfterMs as number));
+    this.queue.schedule(lease, lease.deadline);
+    return lease;
+  }
+
+  /** A lease's fields and place in the queue, for `reinstate`. */
+  stateOf(lease: Lease): LeaseState {
+    const { ttlMs, removeAfterMs, armed, deadline, expireTime } = lease;
+    return { ttlMs, removeAfterMs, armed, deadline, expireTime, queuedAt: this.queue.deadlineOf(lease) };
+  }
+
+  /** Puts a lease back as `stateOf` found it. */
+  reinstate(lease: Lease, state: LeaseState): void {
+    lease.ttlMs = state.ttlMs;
+    lease.removeAfterMs = state.removeAfterMs;
+    lease.armed = state.armed;
+    lease.deadline = state.deadline;
+    lease.expireTime = state.expireTime;
+    if (state.queuedAt === undefined) this.queue.cancel(lease);
+    else this.queue.schedule(lease, state.queuedAt);
+  }
+
+  /** Runs out an armed lease now (a replicated registry's expiry, within its proposal). */
+  expire(lease: Lease): void {
+    lease.armed = false;
+    this.expiredCount++;
+    if (lease.removeAfterMs !== undefined) this.queue.schedule(lease, (lease.deadline += lease.removeAfterMs));
+  }
+
+  /** Asks again after `delayMs` for a lease whose expiry or removal could not be committed yet (its deadline is kept). */
+  retry(lease: Lease, delayMs: number): void {
+    this.queue.schedule(lease, this.clock.now() + delayMs);
+  }
+
+  /** Sets the count of expirations back (a proposal that was put back). */
+  setExpirations(count: number): void {
+    this.expiredCount = count;
+  }
+
   /** Forgets a lease whose identifier is gone (or disarmed). */
   drop(lease: Lease): void {
     lease.armed = false;
@@ -109,14 +188,16 @@ export class Leases {
   }
 
   private due(lease: Lease): void {
+    if (this.handlers.due) {
+      this.handlers.due(lease);
+      return;
+    }
     if (!lease.armed) {
       this.handlers.removeDue(lease);
       return;
     }
-    lease.armed = false;
-    this.expiredCount++;
     // "Within remove_after" of running out, measured from the deadline itself.
-    if (lease.removeAfterMs !== undefined) this.queue.schedule(lease, (lease.deadline += lease.removeAfterMs));
+    this.expire(lease);
     this.handlers.expired(lease);
   }
 }

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { expiryWrites } from "../leases/expiry.js";
-import { type LeaseHandlers, Leases } from "../leases/leases.js";
+import { type Lease, type LeaseHandlers, type LeaseRow, type LeaseState, Leases } from "../leases/leases.js";
 import { DEFAULT_LEASE_SETTINGS, checkLeaseArguments, checkLeaseState, leaseNotArmed } from "../leases/rules.js";
 import { MAIN, checkName, checkText, foldName } from "../names.js";
-import { ReportRing } from "../report-ring.js";
+import { ReportRing, type RingState } from "../report-ring.js";
+import type { Entry, GroupRow, IdentifierRow } from "../replication/entry.js";
+import { type Clock, systemClock } from "../watch/clock.js";
 import { IN_MEMORY, type Storage, type StoredState, leaseSignature } from "../storage/storage.js";
 import { SrError } from "../errors.js";
 import {
@@ -33,9 +35,11 @@ import type {
   RegisterIdentifierInput,
   RegistryLimits,
   RegistryOptions,
+  RegistryWrites,
   SetStatusInput,
   StatusView,
   WriteOrigin,
+  WriteTarget,
 } from "./types.js";
 import { statusView } from "./views.js";
 
@@ -43,7 +47,68 @@ import { statusView } from "./views.js";
 export * from "./types.js";
 export { DEFAULT_LIMITS } from "./rules.js";
 
+/** One write decided by `proposeAll`: its answer and entry, or the rule it broke. */
+export interface Proposed<T> {
+  result: T | undefined;
+  entry: Entry | undefined;
+  error?: unknown;
+}
+
 const leaseOwner = (group: Group, identifier: Identifier) => ({ groupKey: group.key, identifierKey: identifier.key });
+
+/** An identifier as a proposal found it, to put it back. */
+interface IdentifierImage {
+  ref: Identifier;
+  status: number;
+  details: string | undefined;
+  revision: number;
+  updateTime: number;
+  ring: RingState;
+  lease: Lease | undefined;
+  leaseState: LeaseState | undefined;
+}
+
+/** What a proposal may change, as it was before (a replicated registry puts it back). */
+interface Images {
+  groupKey: string;
+  /** Undefined for a write to the whole group. */
+  identifierKey: string | undefined;
+  group: Group | undefined;
+  groupRevision: number;
+  /** The identifier written, or every identifier of the group for a write to the whole group. */
+  identifiers: IdentifierImage[];
+  base: number;
+  expirations: number;
+}
+
+const groupRow = (group: Group): GroupRow => ({ name: group.name, internal: group.internal, revision: group.revision, createTime: group.createTime });
+
+const leaseRow = (lease: Lease | undefined): LeaseRow | undefined =>
+  lease && { ttlMs: lease.ttlMs, removeAfterMs: lease.removeAfterMs, armed: lease.armed, expireTime: lease.expireTime };
+
+const identifierRow = (identifier: Identifier): IdentifierRow => ({
+  name: identifier.name,
+  status: identifier.status,
+  details: identifier.details,
+  revision: identifier.revision,
+  updateTime: identifier.updateTime,
+  capacity: identifier.reports.capacity,
+  nextSequence: identifier.reports.added + 1,
+  lease: leaseRow(identifier.lease),
+});
+
+const sameLease = (lease: Lease | undefined, row: LeaseRow): boolean =>
+  lease !== undefined &&
+  lease.armed === row.armed &&
+  lease.ttlMs === row.ttlMs &&
+  lease.removeAfterMs === row.removeAfterMs &&
+  lease.expireTime === row.expireTime;
+
+/** Did a write restart the identifier's lease or change it (`before`: its state before the write)? */
+function leaseMoved(before: LeaseState | undefined, after: Lease | undefined): boolean {
+  if (!before || !after) return before !== undefined || after !== undefined;
+  return before.deadline !== after.deadline || before.armed !== after.armed || before.ttlMs !== after.ttlMs || before.removeAfterMs !== after.removeAfterMs;
+}
 
 /**
  * The Status/Report registry: groups of identifiers with a status, details, a
@@ -53,7 +118,7 @@ const leaseOwner = (group: Group, identifier: Identifier) => ({ groupKey: group.
  * reads it through RegistryReader (listing/); lease deadlines come back as
  * changes made here like any other.
  */
-export class Registry extends RegistryReads {
+export class Registry extends RegistryReads implements RegistryWrites {
   private readonly listeners = new Set<ChangeListener>();
   private readonly leases: Leases;
   /** Where changes are kept (docs/storage.md): in memory by default. */
@@ -62,6 +127,14 @@ export class Registry extends RegistryReads {
   private storageFailure: SrError | undefined;
   /** The kept watch history, until the hub takes it. */
   private restoredHistory: Change[] = [];
+  /** One of several replicas (etcd): writes propose, committed entries apply. */
+  private readonly replicated: boolean;
+  /** The changes of the proposal being decided, while one is. */
+  private proposal: Change[] | undefined;
+  /** A replicated registry's handler of lease deadlines (the replicated writer). */
+  private leaseDue: ((lease: Lease) => void) | undefined;
+  private readonly leaseWrites: LeaseHandlers;
+  private readonly clock: Clock;
   /**
    * Names this registry instance: revisions only mean something within one
    * registry, so a resuming watcher checks it still talks to the same one.
@@ -76,10 +149,15 @@ export class Registry extends RegistryReads {
   ) {
     super();
     this.storage = options.storage ?? IN_MEMORY;
+    this.replicated = options.replicated ?? false;
+    this.clock = options.clock ?? systemClock;
     const writes = expiryWrites(this, options.leases ?? DEFAULT_LEASE_SETTINGS);
+    this.leaseWrites = writes;
     // A lease that ran out is kept as such even when its expiry writes nothing new; once the storage
     // failed, the timer's writes are refused like any other (and must not throw out of the timer).
-    const handlers: LeaseHandlers = !this.storage.durable
+    const handlers: LeaseHandlers = this.replicated
+      ? { ...writes, due: (lease) => this.leaseDue?.(lease) }
+      : !this.storage.durable
       ? writes
       : {
           expired: (lease) =>
@@ -89,7 +167,7 @@ export class Registry extends RegistryReads {
             }),
           removeDue: (lease) => this.unlessStorageFailed(() => writes.removeDue(lease)),
         };
-    this.leases = new Leases(handlers, options.clock, now);
+    this.leases = new Leases(handlers, this.clock, now);
     const stored = this.storage.load();
     this.id = stored?.registryId ?? randomUUID();
     if (stored) this.restore(stored);
@@ -130,6 +208,200 @@ export class Registry extends RegistryReads {
   /** Stops the lease timer as the server stops (it stays stopped unless a write arms a lease again). */
   close(): void {
     this.leases.close();
+  }
+
+  // ---- replication (etcd, docs/storage.md) ----
+
+  /**
+   * Decides writes without keeping them: runs each `write` (one of this
+   * registry's writes, with every rule) in order, each on top of the ones
+   * before, takes the changes it makes and the records it leaves, and then
+   * puts everything back as it was, before anything else runs: no reader,
+   * listener or answer sees them. Each entry (none when a write changed
+   * nothing, its lease included) is what the cluster commits and every replica
+   * then applies with `applyEntry`; `result` is the write's answer once applied
+   * here, `error` the rule it broke. Stops after a write that removed a group
+   * or an identifier (`count` says how many were decided): what follows goes
+   * in another commit.
+   */
+  proposeAll<T>(writes: readonly { target: WriteTarget; write: () => T }[]): { count: number; outcomes: Proposed<T>[] } {
+    if (this.proposal) throw new Error("registry: proposals do not nest");
+    const taken: Images[] = [];
+    const outcomes: Proposed<T>[] = [];
+    try {
+      for (const { target, write } of writes) {
+        const images = this.capture(target);
+        const changes: Change[] = [];
+        this.proposal = changes;
+        try {
+          const result = write();
+          this.proposal = undefined;
+          const entry = this.entryOf(images, changes);
+          taken.push(images);
+          outcomes.push({ result, entry });
+          if (entry && (entry.group === null || entry.identifier === null)) break;
+        } catch (error) {
+          this.proposal = undefined;
+          this.putBack(images);
+          outcomes.push({ result: undefined, entry: undefined, error });
+        }
+      }
+    } finally {
+      this.proposal = undefined;
+      for (let i = taken.length - 1; i >= 0; i--) this.putBack(taken[i] as Images);
+    }
+    return { count: outcomes.length, outcomes };
+  }
+
+  /**
+   * Applies a committed entry (this replica's or another's), in commit order:
+   * installs the records it carries, re-arms a lease it restarted (for its full
+   * ttl from now, never early), then tells the listeners of its changes.
+   */
+  applyEntry(entry: Entry): void {
+    if (entry.base !== this.currentRevision) {
+      throw new Error(`registry: an entry decided at revision ${entry.base} cannot apply at revision ${this.currentRevision}`);
+    }
+    let group = this.store.get(entry.groupKey);
+    if (entry.group === null) {
+      if (group) this.dropGroup(group);
+      group = undefined;
+    } else if (!group) {
+      group = { ...entry.group, key: entry.groupKey, identifiers: new Map(), sorted: undefined };
+      this.store.addGroup(group);
+    } else {
+      group.revision = entry.group.revision;
+    }
+    if (group && entry.identifierKey !== undefined && entry.identifier !== undefined) this.install(group, entry.identifierKey, entry.identifier, entry);
+    for (const change of entry.changes) {
+      this.currentRevision = change.revision;
+      for (const listener of this.listeners) listener(change);
+    }
+  }
+
+  /** Who handles a lease's deadline in a replicated registry (the replicated writer proposes the expiry). */
+  onLeaseDue(handler: (lease: Lease) => void): void {
+    this.leaseDue = handler;
+  }
+
+  /** Asks again after `delayMs` for a lease whose expiry could not be committed yet. */
+  retryLease(lease: Lease, delayMs: number): void {
+    const found = this.store.lookup(lease.groupKey, lease.identifierKey);
+    if (found?.[1].lease === lease) this.leases.retry(lease, delayMs);
+  }
+
+  /**
+   * A lease's deadline passed (a replicated registry, within a proposal): runs it
+   * out, or removes its identifier once its `remove_after` passed too, unless a
+   * committed write replaced or restarted it meanwhile.
+   */
+  expireLease(lease: Lease): void {
+    const found = this.store.lookup(lease.groupKey, lease.identifierKey);
+    if (found?.[1].lease !== lease || lease.deadline > this.clock.now()) return;
+    if (lease.armed) {
+      this.leases.expire(lease);
+      this.leaseWrites.expired(lease);
+    } else if (lease.removeAfterMs !== undefined) {
+      this.leaseWrites.removeDue(lease);
+    }
+  }
+
+  private capture(target: WriteTarget): Images {
+    const groupKey = foldName(target.group);
+    const identifierKey = target.identifier === undefined ? undefined : foldName(target.identifier);
+    const group = this.store.get(groupKey);
+    const written = identifierKey === undefined ? [...(group?.identifiers.values() ?? [])] : [group?.identifiers.get(identifierKey)];
+    const identifiers: IdentifierImage[] = [];
+    for (const ref of written) {
+      if (!ref) continue;
+      identifiers.push({
+        ref,
+        status: ref.status,
+        details: ref.details,
+        revision: ref.revision,
+        updateTime: ref.updateTime,
+        ring: ref.reports.save(),
+        lease: ref.lease,
+        leaseState: ref.lease && this.leases.stateOf(ref.lease),
+      });
+    }
+    return { groupKey, identifierKey, group, groupRevision: group?.revision ?? 0, identifiers, base: this.currentRevision, expirations: this.leases.expirations };
+  }
+
+  /** Puts back what a proposal changed, exactly as `capture` found it. */
+  private putBack(images: Images): void {
+    const current = this.store.get(images.groupKey);
+    const group = images.group;
+    if (!group) {
+      if (current) this.dropGroup(current);
+    } else {
+      if (current !== group) this.store.reinstateGroup(group);
+      group.revision = images.groupRevision;
+      const added = images.identifierKey === undefined || images.identifiers.length > 0 ? undefined : group.identifiers.get(images.identifierKey);
+      if (added) {
+        if (added.lease) this.leases.drop(added.lease);
+        this.store.deleteIdentifier(group, added);
+      }
+      for (const image of images.identifiers) {
+        const identifier = image.ref;
+        if (group.identifiers.get(identifier.key) !== identifier) this.store.addIdentifier(group, identifier);
+        identifier.status = image.status;
+        identifier.details = image.details;
+        identifier.revision = image.revision;
+        identifier.updateTime = image.updateTime;
+        identifier.reports.rollback(image.ring);
+        if (identifier.lease && identifier.lease !== image.lease) this.leases.drop(identifier.lease);
+        identifier.lease = image.lease;
+        if (image.lease && image.leaseState) this.leases.reinstate(image.lease, image.leaseState);
+      }
+    }
+    this.currentRevision = images.base;
+    this.leases.setExpirations(images.expirations);
+  }
+
+  /** What a proposal commits: its changes and the records it leaves; undefined when it changed nothing. */
+  private entryOf(images: Images, changes: Change[]): Entry | undefined {
+    const group = this.store.get(images.groupKey);
+    const base = { base: images.base, changes, groupKey: images.groupKey, group: group ? groupRow(group) : null };
+    if (images.identifierKey === undefined) return changes.length === 0 ? undefined : { ...base, leaseRearmed: false };
+    const identifier = group?.identifiers.get(images.identifierKey);
+    const leaseRearmed = identifier !== undefined && leaseMoved(images.identifiers[0]?.leaseState, identifier.lease);
+    if (changes.length === 0 && !leaseRearmed) return undefined;
+    return { ...base, identifierKey: images.identifierKey, identifier: identifier ? identifierRow(identifier) : null, leaseRearmed };
+  }
+
+  /** Installs one identifier as a committed entry leaves it. */
+  private install(group: Group, key: string, row: IdentifierRow | null, entry: Entry): void {
+    let identifier = group.identifiers.get(key);
+    if (row === null) {
+      if (identifier) {
+        if (identifier.lease) this.leases.drop(identifier.lease);
+        this.store.deleteIdentifier(group, identifier);
+      }
+      return;
+    }
+    if (!identifier) {
+      const { name, status, details, revision, updateTime } = row;
+      identifier = { name, key, status, details, revision, updateTime, reports: new ReportRing(row.capacity), lease: undefined };
+      this.store.addIdentifier(group, identifier);
+    }
+    identifier.status = row.status;
+    identifier.details = row.details;
+    identifier.revision = row.revision;
+    identifier.updateTime = row.updateTime;
+    for (const change of entry.changes) if (change.kind === "report" && change.identifierKey === key) identifier.reports.insert(change.report);
+    if (!row.lease) {
+      if (identifier.lease) this.leases.drop(identifier.lease);
+      identifier.lease = undefined;
+    } else if (entry.leaseRearmed || !sameLease(identifier.lease, row.lease)) {
+      identifier.lease = this.leases.install(identifier.lease, leaseOwner(group, identifier), row.lease);
+    }
+  }
+
+  /** Removes a group with its identifiers, their leases forgotten. */
+  private dropGroup(group: Group): void {
+    for (const identifier of group.identifiers.values()) if (identifier.lease) this.leases.drop(identifier.lease);
+    this.store.deleteGroup(group);
   }
 
   // ---- writes ----
@@ -244,7 +516,10 @@ export class Registry extends RegistryReads {
    */
   private change<D extends ChangeDetail>(group: Group, apply: (revision: number) => [Identifier | undefined, D], by?: string): ChangeBase & D {
     this.checkStorage();
-    const revision = ++this.currentRevision;
+    // A replica's internal groups are its own: changed here at once, with the last applied revision.
+    const local = this.replicated && group.internal;
+    if (this.replicated && !local && !this.proposal) throw new Error("registry: a replicated registry writes only through propose()");
+    const revision = local ? this.currentRevision : ++this.currentRevision;
     const [identifier, detail] = apply(revision);
     const change = {
       revision,
@@ -253,13 +528,21 @@ export class Registry extends RegistryReads {
       group: group.name,
       identifier: identifier?.name ?? "",
       by,
+      ...(local ? { local: true as const } : {}),
       ...detail,
     };
+    if (this.proposal && !local) {
+      // Decided, not kept: the cluster commits it and every replica applies it (applyEntry).
+      this.proposal.push(change);
+      return change;
+    }
     // Kept before anyone hears of it: the answer and every watcher come after the commit.
-    try {
-      this.storage.commit(change, group, identifier);
-    } catch (error) {
-      throw this.storageFailed(error);
+    if (!local) {
+      try {
+        this.storage.commit(change, group, identifier);
+      } catch (error) {
+        throw this.storageFailed(error);
+      }
     }
     for (const listener of this.listeners) listener(change);
     return change;

@@ -77,6 +77,12 @@ export class GroupStore {
     this.identifierCount -= group.identifiers.size;
   }
 
+  /** Puts back a group `deleteGroup` removed, with its identifiers (a replicated registry's proposal). */
+  reinstateGroup(group: Group): void {
+    this.addGroup(group);
+    this.identifierCount += group.identifiers.size;
+  }
+
   addIdentifier(group: Group, identifier: Identifier): void {
     group.identifiers.set(identifier.key, identifier);
     group.sorted = undefined;

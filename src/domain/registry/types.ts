@@ -47,6 +47,12 @@ export interface ChangeBase {
   identifier: string;
   /** Who wrote it (WriteOrigin.by): a token or certificate name, "anonymous", or the server's own ("server", "config", "lease"). */
   by?: string | undefined;
+  /**
+   * A replica's own change, never shared (its `core` in etcd mode, docs/storage.md): it
+   * carries the replica's last applied revision, takes none of its own and is not kept
+   * in the watch history, so a resume does not replay it.
+   */
+  local?: true | undefined;
 }
 
 /** What a change says beyond where it happened (see ChangeBase). */
@@ -74,6 +80,35 @@ export interface RegistryOptions {
   leases?: LeaseSettings | undefined;
   /** Where changes are kept (docs/storage.md); in memory when unset. Its kept state is loaded as the registry is built. */
   storage?: Storage | undefined;
+  /**
+   * One of several replicas (etcd, docs/storage.md): a write only proposes (`propose`),
+   * the registry changes by applying committed entries (`applyEntry`), internal groups
+   * are the replica's own, and a lease's deadline is handed to `onLeaseDue`.
+   */
+  replicated?: boolean | undefined;
+}
+
+/** Where a write lands: its group and identifier, or the whole group when `identifier` is absent. */
+export interface WriteTarget {
+  group: string;
+  identifier?: string | undefined;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+/**
+ * The writes the transports call: the registry itself (answered at once), or a
+ * replicated writer whose answers come once the cluster committed and this
+ * replica applied the change.
+ */
+export interface RegistryWrites {
+  registerGroup(input: RegisterGroupInput, origin?: WriteOrigin): Awaitable<{ created: boolean; revision: number }>;
+  unregisterGroup(input: { group: string }, origin?: WriteOrigin): Awaitable<{ revision: number }>;
+  registerIdentifier(input: RegisterIdentifierInput, origin?: WriteOrigin): Awaitable<{ created: boolean; status: StatusView; revision: number }>;
+  unregisterIdentifier(input: IdentifierRef, origin?: WriteOrigin): Awaitable<{ revision: number }>;
+  setStatus(input: SetStatusInput, origin?: WriteOrigin): Awaitable<{ changed: boolean; oldStatus: number; revision: number }>;
+  addReport(input: IdentifierRef & { text: string }, origin?: WriteOrigin): Awaitable<{ sequence: number; revision: number }>;
+  refreshLease(input: RefreshLeaseInput, origin?: WriteOrigin): Awaitable<{ lease: LeaseView | undefined; revision: number }>;
 }
 
 /** Where a write comes from: the server itself may write internal groups. */

@@ -8,6 +8,10 @@ import { LatestValueWatcher } from "./latest.js";
 import { changeBytes } from "./pending.js";
 import { cutSnapshot } from "./snapshot.js";
 import { Watcher, type WatcherHost } from "./watcher.js";
+import type { ReplicatedLog } from "../replication/log.js";
+
+/** How long a resume waits for this replica to apply a revision the cluster already has (docs/watch.md). */
+export const REPLICA_BEHIND_MS = 5_000;
 
 export interface WatchOptions {
   /** Changes kept for resuming (`start_revision`). */
@@ -63,6 +67,8 @@ export class WatchHub {
     private readonly registry: WatchedRegistry,
     readonly options: WatchOptions = DEFAULT_WATCH_OPTIONS,
     clock: Clock = systemClock,
+    /** The cluster, when this registry is one of its replicas (etcd): a resume may be ahead of this replica only. */
+    private readonly replica?: Pick<ReplicatedLog, "clusterRevision" | "reached">,
   ) {
     // Keep at least a full budget of changes so catching-up watchers within
     // budget never fall out of the history, even with a tiny `history`.
@@ -112,6 +118,30 @@ export class WatchHub {
   /** The WatchStatus watchers, for metrics and tests. */
   list(): readonly Watcher[] {
     return [...this.watchers];
+  }
+
+  /** True when a `start_revision` above this replica's revision needs `awaitStart` first. */
+  needsWait(start: number | undefined): boolean {
+    return this.replica !== undefined && start !== undefined && start > this.revision;
+  }
+
+  /**
+   * A replica asked to resume from a revision it has not applied yet (docs/watch.md):
+   * REVISION_AHEAD when the cluster has not reached it either, REPLICA_BEHIND
+   * when this replica has not applied it within 5 s; else resolves, and `watch`
+   * resumes from it.
+   */
+  async awaitStart(start: number): Promise<void> {
+    if (!this.replica || start <= this.revision) return;
+    const cluster = await this.replica.clusterRevision();
+    if (start > cluster) throw revisionAhead(start, cluster);
+    if (!(await this.replica.reached(start, REPLICA_BEHIND_MS))) {
+      throw new SrError(
+        "REPLICA_BEHIND",
+        `start_revision: ${start} is in the cluster (at revision ${cluster}) but this replica has applied only up to ${this.revision} within ${REPLICA_BEHIND_MS / 1000} s: resume on another replica or retry`,
+        { field: "start_revision" },
+      );
+    }
   }
 
   /** Starts a WatchStatus watch for `owner` (one connection). Throws SrError on a bad request or a limit. */
@@ -166,7 +196,8 @@ export class WatchHub {
   }
 
   private publish(change: Change): void {
-    this.history.append(change);
+    // A replica's own change (its core in etcd mode) reaches live watchers only: a resume does not replay it.
+    if (!change.local) this.history.append(change);
     const group = this.byGroup.get(change.groupKey);
     if (this.everything.size === 0 && !group) return;
     const bytes = changeBytes(change);
@@ -220,9 +251,7 @@ export class WatchHub {
   }
 
   private checkStart(start: number): void {
-    if (start > this.revision) {
-      throw invalidArgument("REVISION_AHEAD", "start_revision", `${start} is above the current revision ${this.revision}`);
-    }
+    if (start > this.revision) throw revisionAhead(start, this.revision);
     if (start < this.oldestResumable) {
       throw new SrError(
         "HISTORY_COMPACTED",
@@ -232,3 +261,6 @@ export class WatchHub {
     }
   }
 }
+
+const revisionAhead = (start: number, revision: number): SrError =>
+  invalidArgument("REVISION_AHEAD", "start_revision", `${start} is above the current revision ${revision}`);
