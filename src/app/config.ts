@@ -142,6 +142,7 @@ Runs the Status/Report gRPC server, its registry in memory unless --data-dir or 
   --log-format FORMAT json or pretty (default pretty on a terminal, json when piped; YAML log.format)
   --data-dir DIR      keep the registry in SQLite in DIR (YAML storage.data_dir); not with --etcd
   --etcd URL[,URL...] share the registry with other replicas through etcd (YAML storage.etcd.endpoints)
+  --etcd-prefix P     the prefix of the registry's keys in etcd (YAML storage.etcd.prefix; default /sr/)
   --help              show this help
 `;
 
@@ -159,6 +160,7 @@ const OPTIONS = {
   "log-format": { type: "string" },
   "data-dir": { type: "string" },
   etcd: { type: "string" },
+  "etcd-prefix": { type: "string" },
   help: { type: "boolean" },
 } as const;
 
@@ -179,7 +181,12 @@ function fileKey(file: Applied | undefined, path: string[], name: string | undef
 }
 
 /** --data-dir and --etcd over the file's `storage`: one storage mode, wherever each comes from. */
-function storageOf(config: ServerConfig, flags: { "data-dir"?: string; etcd?: string }, file: Applied | undefined, name: string | undefined): void {
+function storageOf(
+  config: ServerConfig,
+  flags: { "data-dir"?: string; etcd?: string; "etcd-prefix"?: string },
+  file: Applied | undefined,
+  name: string | undefined,
+): void {
   const dataDir = flags["data-dir"];
   const etcd = flags.etcd;
   if (dataDir !== undefined && etcd !== undefined) throw new ConfigError(`--data-dir and --etcd: ${STORAGE_EXCLUSIVE}`);
@@ -193,6 +200,11 @@ function storageOf(config: ServerConfig, flags: { "data-dir"?: string; etcd?: st
     }
     const endpoints = named("--etcd", () => etcdEndpoints(etcd));
     config.storage = { etcd: { prefix: DEFAULT_ETCD_PREFIX, ...config.storage.etcd, endpoints } };
+  }
+  const prefix = flags["etcd-prefix"];
+  if (prefix !== undefined) {
+    if (!config.storage.etcd) throw new ConfigError("--etcd-prefix: needs --etcd (or storage.etcd): it is the prefix of the registry's keys in etcd");
+    config.storage.etcd.prefix = named("--etcd-prefix", () => nonEmptyText(prefix));
   }
 }
 

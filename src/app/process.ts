@@ -40,7 +40,14 @@ export async function runServerProcess(argv: string[], exits: ProcessExits): Pro
   process.on("exit", () => logs.flush());
   let server: RunningServer;
   try {
-    server = await startServer(config, line, { logs });
+    server = await startServer(config, line, {
+      logs,
+      onFatal: (cause) => {
+        line(`sr: stopped: ${cause}`);
+        logs.flush();
+        process.exit(exits.failed);
+      },
+    });
   } catch (error) {
     logs.flush();
     fail(`cannot start: ${(error as Error).message}`, error instanceof ConfigError ? exits.usage : exits.failed);

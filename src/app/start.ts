@@ -2,9 +2,10 @@ import { Server } from "@grpc/grpc-js";
 import { splitListen } from "../transport/listen.js";
 import { ConfigError, type ServerConfig } from "./config.js";
 import { checkAuth, httpAccessOf, policyOf, reloadAuth } from "./auth.js";
-import { coreInitializing, coreRunning, coreShuttingDown, createCore } from "../domain/core.js";
+import { coreInitializing, coreRunning, coreShuttingDown, coreStorageBack, coreStorageLost, createCore } from "../domain/core.js";
+import { ReplicatedWrites } from "../domain/replication/writer.js";
 import { SrError } from "../domain/errors.js";
-import { Registry } from "../domain/registry/registry.js";
+import { Registry, type RegistryWrites } from "../domain/registry/registry.js";
 import { WatchHub } from "../domain/watch/hub.js";
 import { type Clock, systemClock } from "../domain/watch/clock.js";
 import type { HealthAdapter } from "../transport/grpc/health.js";
@@ -25,6 +26,8 @@ export interface RunningServer {
   /** The HTTP (MI JSON-RPC) address, when `http` is configured. */
   readonly httpAddress: string | undefined;
   readonly registry: Registry;
+  /** Where writes go: the registry, or in etcd mode the replicated writer (answers once committed and applied here). */
+  readonly writes: RegistryWrites;
   readonly hub: WatchHub;
   readonly health: HealthAdapter;
   /**
@@ -53,24 +56,24 @@ function bind(server: Server, address: string, tls: CertificateSource | undefine
   });
 }
 
-function declareGroups(registry: Registry, config: ServerConfig): void {
-  config.groups.forEach((group, i) => {
+async function declareGroups(writes: RegistryWrites, config: ServerConfig): Promise<void> {
+  for (const [i, group] of config.groups.entries()) {
     try {
-      registry.registerGroup({ group: group.name, status: group.status, details: group.details, reportCapacity: group.reportCapacity }, CONFIG);
-      group.identifiers.forEach((identifier) => {
-        registry.registerIdentifier({
+      await writes.registerGroup({ group: group.name, status: group.status, details: group.details, reportCapacity: group.reportCapacity }, CONFIG);
+      for (const identifier of group.identifiers) {
+        await writes.registerIdentifier({
           group: group.name,
           identifier: identifier.name,
           status: identifier.status,
           details: identifier.details,
           reportCapacity: identifier.reportCapacity,
         }, CONFIG);
-      });
+      }
     } catch (error) {
-      if (error instanceof SrError) throw new ConfigError(`groups[${i}] (${group.name}): ${error.message}`);
+      if (error instanceof SrError && error.reason !== "STORAGE_UNAVAILABLE") throw new ConfigError(`groups[${i}] (${group.name}): ${error.message}`);
       throw error;
     }
-  });
+  }
 }
 
 /** What the server runs on besides its configuration: tests inject a fake monotonic clock (lease deadlines, watch progress). */
@@ -82,6 +85,11 @@ export interface StartOptions {
    * plain lines go to the `log` sink as ever.
    */
   logs?: Logs;
+  /**
+   * Told when the storage cannot go on (an etcd replica that lost its place in
+   * the cluster's log): the server has been stopped; the process exits.
+   */
+  onFatal?: (cause: string) => void;
 }
 
 /** The groups of the configuration are written by the server, named "config" in the logs. */
@@ -101,16 +109,19 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     tls?.close();
     throw error;
   });
+  const replication = storage.replication;
   let registry: Registry;
   try {
-    registry = new Registry(config.limits, Date.now, { clock, leases: config.leases, storage });
+    registry = new Registry(config.limits, Date.now, { clock, leases: config.leases, storage, replicated: replication !== undefined });
   } catch (error) {
     storage.close();
     tls?.close();
     throw error;
   }
   const hubClock = new CountingClock(clock);
-  const hub = new WatchHub(registry, config.watch, hubClock);
+  const hub = new WatchHub(registry, config.watch, hubClock, replication);
+  // etcd mode: writes are decided here, committed by the cluster and applied by every replica (docs/storage.md).
+  const writes: RegistryWrites = replication ? new ReplicatedWrites(registry, replication) : registry;
   const { logger } = options.logs ?? silentLogs();
   // What a start that fails from here on closes: nothing opened stays (the data dir's lock above all).
   const release = () => {
@@ -124,7 +135,8 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     logChanges(registry, logger);
     createCore(registry);
     coreInitializing(registry);
-    declareGroups(registry, config);
+    await replication?.follow(registry);
+    await declareGroups(writes, config);
   } catch (error) {
     // A configured group the kept state or the limits refuse.
     release();
@@ -139,6 +151,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     maxReceiveMessageBytes: config.limits.maxReceiveMessageBytes,
     listener: config.listener,
     stats: rpc,
+    writes,
   });
   const port = await bind(server, config.listen, tls).catch((error: unknown) => {
     release();
@@ -172,8 +185,10 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     }
     if (http) log(`sr: HTTP listening on ${http.address}`);
   }
-  // Every listener is up.
-  coreRunning(registry);
+  // Every listener is up; in etcd mode, the cluster too (core names a lost quorum, docs/storage.md).
+  const lost = replication?.unavailable;
+  if (lost) coreStorageLost(registry, lost);
+  else coreRunning(registry);
 
   let stopping: Promise<void> | undefined;
   const forceStop = () => {
@@ -220,9 +235,23 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     hubTimers: hubClock.timers,
     registryListeners: registry.listenerCount,
   });
+  replication?.onEngine((event) => {
+    if (stopping) return;
+    if (event.kind === "lost") {
+      logger.error({ cause: event.cause }, "the storage is unavailable: writes are refused and core is not ready until it returns");
+      coreStorageLost(registry, event.cause);
+    } else if (event.kind === "recovered") {
+      logger.warn("the storage is available again: writes are taken and core is ready");
+      coreStorageBack(registry);
+    } else {
+      logger.error({ cause: event.cause }, "the storage cannot go on: stopping");
+      forceStop();
+      options.onFatal?.(event.cause);
+    }
+  });
   let running = { config, gate, tls, http };
   const reload = (next: ServerConfig) => {
     running = { ...running, config: reloadAuth(running, next) };
   };
-  return { address, httpAddress: http?.address, registry, hub, health, stop, forceStop, stats, reload };
+  return { address, httpAddress: http?.address, registry, writes, hub, health, stop, forceStop, stats, reload };
 }

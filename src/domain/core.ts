@@ -36,6 +36,20 @@ export function coreRunning(registry: Registry): void {
   set(registry, CoreState.RUNNING, "running", "initialization completed, ready now");
 }
 
+/** Longest cause a core status quotes: details and reports stay far below their 2048 bytes. */
+const MAX_CAUSE = 500;
+
+/** The storage engine is lost (etcd's quorum): not ready, naming the cause (docs/storage.md). */
+export function coreStorageLost(registry: Registry, cause: string): void {
+  const text = `storage unavailable: ${cause.length > MAX_CAUSE ? `${cause.slice(0, MAX_CAUSE)}...` : cause}`;
+  set(registry, CoreState.INITIALIZING, text, text);
+}
+
+/** The storage engine is back: ready again. */
+export function coreStorageBack(registry: Registry): void {
+  set(registry, CoreState.RUNNING, "running", "storage available again, ready now");
+}
+
 /** A graceful stop began. */
 export function coreShuttingDown(registry: Registry): void {
   set(registry, CoreState.TERMINATING, "shutting down");

@@ -12,6 +12,7 @@
  */
 import type { Change, GroupRecord, IdentifierRecord } from "../registry/types.js";
 import type { ReportEntry } from "../report-ring.js";
+import type { Replication } from "../replication/log.js";
 
 /**
  * A lease as kept: its settings and whether it was armed. Deadlines are not
@@ -101,6 +102,11 @@ export interface Storage {
   saveLease(group: GroupRecord, identifier: IdentifierRecord): void;
   /** Releases the engine (the server stopped); nothing is called after. */
   close(): void;
+  /**
+   * Set when the registry is one of several replicas (etcd): writes then go
+   * through the replicated writer and this log instead of `commit`.
+   */
+  readonly replication?: Replication | undefined;
 }
 
 /** The in-memory default: keeps nothing, so a restart starts an empty registry with a new id. */

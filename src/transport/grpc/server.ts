@@ -5,7 +5,7 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import type { Registry } from "../../domain/registry/registry.js";
+import type { Registry, RegistryWrites } from "../../domain/registry/registry.js";
 import type { WatchHub } from "../../domain/watch/hub.js";
 import { HealthAdapter, healthDefinition } from "./health.js";
 import { addReflection } from "./reflection.js";
@@ -26,6 +26,8 @@ export interface GrpcServerOptions {
    * causes of INTERNAL answers to console.error.
    */
   stats?: RpcStats | undefined;
+  /** Where writes go: the registry (default), or a replica's replicated writer (etcd mode). */
+  writes?: RegistryWrites | undefined;
 }
 
 function consoleStats(): RpcStats {
@@ -75,7 +77,7 @@ export function createGrpcServer(registry: Registry, hub: WatchHub, gate: Admiss
     ...listenerOptions(options.listener ?? DEFAULT_LISTENER_LIMITS),
     interceptors: [stats.interceptor],
   });
-  server.addService(statusReportDefinition, statusReportService(registry, hub, gate));
+  server.addService(statusReportDefinition, statusReportService(registry, hub, gate, options.writes));
   const health = new HealthAdapter(registry, hub, gate);
   server.addService(healthDefinition, health.implementation());
   addReflection(server, (impl) => gated(gate, impl));

@@ -59,28 +59,44 @@ export function encodeEvent(event: WatchEvent): Buffer {
 
 export function watchStatusHandler(registry: Registry, hub: WatchHub, gate: Admission): WatchStatusHandler {
   return (call) => {
-    let watcher: Watcher;
+    const req = call.request;
+    const startRevision = req.startRevision === undefined ? undefined : Number(req.startRevision);
+    const open = () => {
+      let watcher: Watcher;
+      try {
+        watcher = hub.watch(
+          {
+            group: req.group,
+            identifier: req.identifier,
+            startRevision,
+            includeDetails: req.includeDetails,
+            includeReports: req.includeReports,
+            includeRegistrations: req.includeRegistrations,
+          },
+          call.getPeer(),
+        );
+      } catch (error) {
+        call.emit("error", toGrpcError(error));
+        return;
+      }
+      const metadata = new Metadata();
+      metadata.set(REGISTRY_ID_HEADER, registry.id);
+      call.sendMetadata(metadata);
+      writeStream(call, watcher, encodeEvent);
+    };
     try {
       gate.admit(call.metadata);
-      const req = call.request;
-      watcher = hub.watch(
-        {
-          group: req.group,
-          identifier: req.identifier,
-          startRevision: req.startRevision === undefined ? undefined : Number(req.startRevision),
-          includeDetails: req.includeDetails,
-          includeReports: req.includeReports,
-          includeRegistrations: req.includeRegistrations,
-        },
-        call.getPeer(),
-      );
     } catch (error) {
       call.emit("error", toGrpcError(error));
       return;
     }
-    const metadata = new Metadata();
-    metadata.set(REGISTRY_ID_HEADER, registry.id);
-    call.sendMetadata(metadata);
-    writeStream(call, watcher, encodeEvent);
+    // A replica (etcd mode) may be asked for a revision the cluster has and it has not applied yet.
+    if (!hub.needsWait(startRevision)) return open();
+    hub.awaitStart(startRevision as number).then(
+      () => {
+        if (!call.cancelled) open();
+      },
+      (error: unknown) => call.emit("error", toGrpcError(error)),
+    );
   };
 }
