@@ -273,6 +273,7 @@ export class Registry extends RegistryReads implements RegistryWrites {
       group.revision = entry.group.revision;
     }
     if (group && entry.identifierKey !== undefined && entry.identifier !== undefined) this.install(group, entry.identifierKey, entry.identifier, entry);
+    if (entry.expired) this.leases.setExpirations(this.leases.expirations + entry.expired);
     for (const change of entry.changes) {
       this.currentRevision = change.revision;
       for (const listener of this.listeners) listener(change);
@@ -308,9 +309,13 @@ export class Registry extends RegistryReads implements RegistryWrites {
 
   private capture(target: WriteTarget): Images {
     const groupKey = foldName(target.group);
-    const identifierKey = target.identifier === undefined ? undefined : foldName(target.identifier);
+    // "" names main, as in every write (writeIdentifierName).
+    const identifierKey = target.identifier === undefined ? undefined : foldName(target.identifier === "" ? MAIN : target.identifier);
     const group = this.store.get(groupKey);
-    const written = identifierKey === undefined ? [...(group?.identifiers.values() ?? [])] : [group?.identifiers.get(identifierKey)];
+    // A write that may remove the group (and drop every lease in it) images every identifier, the written one first.
+    const whole = identifierKey === undefined || target.mayRemoveGroup === true;
+    const first = identifierKey === undefined ? undefined : group?.identifiers.get(identifierKey);
+    const written = whole ? [first, ...[...(group?.identifiers.values() ?? [])].filter((i) => i !== first)] : [first];
     const identifiers: IdentifierImage[] = [];
     for (const ref of written) {
       if (!ref) continue;
@@ -362,10 +367,13 @@ export class Registry extends RegistryReads implements RegistryWrites {
   /** What a proposal commits: its changes and the records it leaves; undefined when it changed nothing. */
   private entryOf(images: Images, changes: Change[]): Entry | undefined {
     const group = this.store.get(images.groupKey);
-    const base = { base: images.base, changes, groupKey: images.groupKey, group: group ? groupRow(group) : null };
+    // Leases the write ran out: every replica counts them as it applies the entry (sr_lease_expirations_total).
+    const expired = this.leases.expirations - images.expirations;
+    const base = { base: images.base, changes, groupKey: images.groupKey, group: group ? groupRow(group) : null, ...(expired > 0 ? { expired } : {}) };
     if (images.identifierKey === undefined) return changes.length === 0 ? undefined : { ...base, leaseRearmed: false };
     const identifier = group?.identifiers.get(images.identifierKey);
-    const leaseRearmed = identifier !== undefined && leaseMoved(images.identifiers[0]?.leaseState, identifier.lease);
+    const before = images.identifiers[0];
+    const leaseRearmed = identifier !== undefined && leaseMoved(before?.ref === identifier ? before.leaseState : undefined, identifier.lease);
     if (changes.length === 0 && !leaseRearmed) return undefined;
     return { ...base, identifierKey: images.identifierKey, identifier: identifier ? identifierRow(identifier) : null, leaseRearmed };
   }

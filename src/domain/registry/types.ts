@@ -88,10 +88,12 @@ export interface RegistryOptions {
   replicated?: boolean | undefined;
 }
 
-/** Where a write lands: its group and identifier, or the whole group when `identifier` is absent. */
+/** Where a write lands: its group and identifier ("" is `main`), or the whole group when `identifier` is absent. */
 export interface WriteTarget {
   group: string;
   identifier?: string | undefined;
+  /** The write to `identifier` may remove the whole group (main's lease running out with `remove_after`). */
+  mayRemoveGroup?: boolean | undefined;
 }
 
 type Awaitable<T> = T | Promise<T>;

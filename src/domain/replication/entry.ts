@@ -45,6 +45,8 @@ export interface Entry {
   identifier?: IdentifierRow | null;
   /** The write restarted the identifier's lease or changed its settings: every replica re-arms it. */
   leaseRearmed: boolean;
+  /** Leases the write ran out (an expiry), which every replica counts. */
+  expired?: number;
 }
 
 /** The revision an entry leaves the registry at. */

@@ -85,7 +85,8 @@ export class ReplicatedWrites implements RegistryWrites {
 
   /** A lease reached its deadline here: propose its expiry (or removal); asked again later when that fails. */
   private leaseDue(lease: Lease): void {
-    this.write({ group: lease.groupKey, identifier: lease.identifierKey }, () => this.registry.expireLease(lease)).catch(() =>
+    const target = { group: lease.groupKey, identifier: lease.identifierKey, mayRemoveGroup: lease.identifierKey === MAIN };
+    this.write(target, () => this.registry.expireLease(lease)).catch(() =>
       this.registry.retryLease(lease, LEASE_RETRY_MS),
     );
   }
