@@ -43,7 +43,9 @@ const bytes = (text: string) => Buffer.from(text);
 const put = (key: string, value: string): IRequestOp => ({ request_put: { key: bytes(key), value: bytes(value) } });
 const deleteKey = (key: string): IRequestOp => ({ request_delete_range: { key: bytes(key) } });
 const deletePrefix = (prefix: string): IRequestOp => ({ request_delete_range: { key: bytes(prefix), range_end: prefixEnd(bytes(prefix)) } });
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** An error's message without grpc-js's resolution notes (`...,name resolution: 0.002s,remote_addr=...`). */
+const messageOf = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).replace(/,name resolution:.*$/s, "").replace(/\.? Resolution note:.*$/s, "").trim();
 
 /** The value of `P/log`: the last committed batch. */
 interface Batch {
