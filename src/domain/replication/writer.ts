@@ -118,9 +118,19 @@ export class ReplicatedWrites implements RegistryWrites {
       // What the registry left undecided (after a removal) goes in the next commit.
       this.queue.unshift(...batch.splice(decided.count));
       const entries: Entry[] = decided.outcomes.flatMap((o) => (o.entry ? [o.entry] : []));
-      const settled = decided.outcomes.filter((o) => o.error === undefined);
-      for (const o of decided.outcomes) if (o.error !== undefined) o.pending.reject(o.error);
-      if (entries.length === 0) return settled.forEach((o) => o.pending.resolve(o.result));
+      // A rule broken before the batch's first change is this replica's answer now; one broken on
+      // top of the batch's earlier writes holds only once they are committed (else it is decided again).
+      const first = decided.outcomes.findIndex((o) => o.entry !== undefined);
+      const now = first === -1 ? decided.outcomes : decided.outcomes.slice(0, first);
+      for (const o of now) if (o.error !== undefined) o.pending.reject(o.error);
+      const settled = decided.outcomes.filter((o) => !now.includes(o) || o.error === undefined);
+      const settle = () => {
+        for (const o of settled) {
+          if (o.error === undefined) o.pending.resolve(o.result);
+          else o.pending.reject(o.error);
+        }
+      };
+      if (entries.length === 0) return settle();
       const id = randomUUID();
       let outcome;
       try {
@@ -136,7 +146,7 @@ export class ReplicatedWrites implements RegistryWrites {
             storageUnavailable(`the write was committed but this replica has not applied it within ${APPLY_TIMEOUT_MS / 1000} s; other replicas may show it`),
           );
         }
-        return settled.forEach((o) => o.pending.resolve(o.result));
+        return settle();
       }
       if (!caughtUp) return rejectAll(settled.map((o) => o.pending), storageUnavailable(`this replica could not catch up with the cluster within ${APPLY_TIMEOUT_MS / 1000} s`));
       if (attempt >= MAX_ATTEMPTS) return rejectAll(settled.map((o) => o.pending), storageUnavailable(`other replicas committed first ${MAX_ATTEMPTS} times in a row`));

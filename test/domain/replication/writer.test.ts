@@ -142,6 +142,32 @@ describe("conflicts", () => {
     expect(cluster.conflicts).toBe(1);
   });
 
+  it("a rule broken on top of an earlier write of the same commit holds only if that commit does: refused, both are decided again", async () => {
+    const { cluster, nodes } = replicatedCluster(2);
+    const [a, b] = nodes as [Node, Node];
+    await a.writes.registerGroup({ group: "x" });
+    await until(() => b.replica.behind === 0, "B applied x");
+    b.replica.hold();
+    // B's first write commits; while B waits to apply it, two more queue up behind it, and A registers g.
+    const first = b.writes.setStatus({ group: "x", identifier: "main", status: 2 });
+    await until(() => cluster.changes().length === 2, "B's first write committed");
+    const seven = ask(b, (w) => w.registerGroup({ group: "g", reportCapacity: 7 }));
+    const five = ask(b, (w) => w.registerGroup({ group: "g", reportCapacity: 5 }));
+    await a.writes.registerGroup({ group: "g", reportCapacity: 5 });
+    // B applies its own write only: the two are decided on a copy without A's g (7 creates it, 5 mismatches), and conflict.
+    b.replica.deliver(1);
+    await first;
+    await until(() => cluster.conflicts === 1, "B's batch refused: decided without A's g");
+    expect([seven.asked.answer, seven.asked.error, five.asked.answer, five.asked.error]).toEqual([undefined, undefined, undefined, undefined]);
+    b.replica.release();
+    await Promise.all([seven.done, five.done]);
+
+    // Decided again on A's g (capacity 5): 7 is the mismatch, 5 finds it as it is.
+    expect((seven.asked.error as SrError).reason).toBe("CAPACITY_MISMATCH");
+    expect(five.asked.answer).toEqual({ created: false, revision: 3 });
+    expect(cluster.changes().map((c) => [c.revision, c.group, c.kind])).toEqual([[1, "x", "registered"], [2, "x", "status"], [3, "g", "registered"]]);
+  });
+
   it("a burst on one replica goes in commits of at most MAX_BATCH writes, in the order asked", async () => {
     const { cluster, nodes } = replicatedCluster(2);
     const [a, b] = nodes as [Node, Node];
