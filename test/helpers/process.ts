@@ -8,10 +8,12 @@
  * killed by that group's id.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { inject } from "vitest";
+import type { StorageConfig } from "../../src/app/config.js";
 import { Arrivals, WaitTimeout, withTimeout } from "./wait.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -165,7 +167,7 @@ export class Spawned {
 
 const live = new Set<Spawned>();
 
-// Should the test worker end without its afterAll, leave no process behind.
+// Should the test worker end without its afterAll, leave no process behind (nor a data dir of theirs).
 process.once("exit", () => {
   for (const proc of live) {
     try {
@@ -174,6 +176,7 @@ process.once("exit", () => {
       // already gone
     }
   }
+  for (const dir of storageDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Kills every process these helpers started that is still running (afterAll). */
@@ -223,14 +226,90 @@ function httpArgs(options: SpawnOptions): string[] {
   return options.http ? ["--http", options.http] : ["--no-http"];
 }
 
-/** The server process. */
+// ---- the storage mode of a test run (vitest.config.ts's projects) ----
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The etcd the `etcd` project's global setup started (test/helpers/etcd-global-setup.ts): its client URLs, or why there is none. */
+    srTestEtcd: { endpoints: string[]; missing?: string };
+  }
+}
+
+/**
+ * Where test servers keep their registry: `SR_TEST_STORAGE`, set by the vitest
+ * projects `sqlite` and `etcd` (vitest.config.ts); unset (or `memory`) is the
+ * in-memory default, as in the default project.
+ */
+export function testStorage(): "sqlite" | "etcd" | undefined {
+  const mode = process.env.SR_TEST_STORAGE;
+  if (mode === undefined || mode === "" || mode === "memory") return undefined;
+  if (mode === "sqlite" || mode === "etcd") return mode;
+  throw new Error(`SR_TEST_STORAGE=${mode}: expected sqlite, etcd or memory`);
+}
+
+let prefixes = 0;
+
+/** An etcd key prefix no other server (of this run or another) uses: `/sr-test/<label>-<pid>-<n>-<random>/`. */
+export function uniquePrefix(label = "t"): string {
+  return `/sr-test/${label}-${process.pid}-${++prefixes}-${Math.random().toString(36).slice(2, 8)}/`;
+}
+
+/** One test server's storage under `SR_TEST_STORAGE`: as configuration (in process) and as flags (spawned). */
+export interface TestStorage {
+  config: StorageConfig;
+  args: string[];
+  /** Removes what the storage left (the SQLite data dir), once the server is gone. */
+  release(): void;
+}
+
+/** A fresh storage of the run's mode for one server, or undefined in memory: a new data dir on /dev/shm, or a new etcd prefix. */
+export function storageForTest(): TestStorage | undefined {
+  const mode = testStorage();
+  if (mode === "sqlite") {
+    const dir = mkdtempSync(path.join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "sr-test-data-"));
+    storageDirs.add(dir);
+    return {
+      config: { dataDir: dir },
+      args: ["--data-dir", dir],
+      release: () => {
+        rmSync(dir, { recursive: true, force: true });
+        storageDirs.delete(dir);
+      },
+    };
+  }
+  if (mode === "etcd") {
+    const etcd = inject("srTestEtcd");
+    if (etcd?.missing) throw new Error(etcd.missing);
+    const endpoints = etcd?.endpoints ?? [];
+    if (!endpoints.length) throw new Error("SR_TEST_STORAGE=etcd but no etcd was started: run the tests as the vitest project etcd (its globalSetup starts one)");
+    const prefix = uniquePrefix("srv");
+    return { config: { etcd: { endpoints, prefix } }, args: ["--etcd", endpoints.join(","), "--etcd-prefix", prefix], release: () => {} };
+  }
+  return undefined;
+}
+
+/** Data dirs of servers still running; removed when the test worker exits. */
+const storageDirs = new Set<string>();
+
+/** Whether `args` choose a storage mode themselves (`--data-dir`, `--etcd`). */
+export function choosesStorage(args: readonly string[]): boolean {
+  return args.some((arg) => ["--data-dir", "--etcd"].some((flag) => arg === flag || arg.startsWith(`${flag}=`)));
+}
+
+/**
+ * The server process. Under `SR_TEST_STORAGE` (testStorage) it keeps its registry in that mode, a
+ * storage of its own, unless `args` choose one (`--data-dir`, `--etcd`).
+ */
 export class SrProcess extends Spawned {
   constructor(options: SpawnOptions = {}) {
     const listen = options.listen === undefined ? "127.0.0.1:0" : options.listen;
-    const args = [...(listen === null ? [] : ["--listen", listen]), ...httpArgs(options), ...(options.args ?? [])];
     ensureBuilt();
+    // After the build, which may fail: a data dir is made only for a process that gets spawned, which releases it.
+    const storage = choosesStorage(options.args ?? []) ? undefined : storageForTest();
+    const args = [...(listen === null ? [] : ["--listen", listen]), ...httpArgs(options), ...(options.args ?? []), ...(storage?.args ?? [])];
     const [command, commandArgs] = options.npmStart ? ["npm", ["start", "--silent", "--", ...args]] : [process.execPath, [SERVER, ...args]];
     super(command, commandArgs, { env: { SR_LISTEN: undefined, SR_HTTP: undefined, ...options.env } });
+    if (storage) void this.exited.then(() => storage.release());
   }
 }
 

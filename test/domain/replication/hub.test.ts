@@ -1,5 +1,5 @@
 /**
- * The watch hub of a replica (SPEC 10): a resume above this replica's
+ * The watch hub of a replica (docs/watch.md): a resume above this replica's
  * revision waits for it (REVISION_AHEAD when the cluster is not there either,
  * REPLICA_BEHIND after 5 s), and the replica's own `core` reaches its live
  * watchers but never the history a resume replays.

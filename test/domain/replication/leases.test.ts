@@ -1,6 +1,6 @@
 /**
- * Leases of a replicated registry on a fake clock (SPEC 8: "a replicated one
- * expires each lease exactly once for the cluster"): every replica arms a
+ * Leases of a replicated registry on a fake clock (docs/storage.md, "Leases": each
+ * lease expires once for the cluster): every replica arms a
  * committed lease and its timer may fire, but the expiry, and the removal
  * after `remove_after`, happen once; a refresh through any replica keeps it
  * alive everywhere; an expiry that cannot be committed is asked again later.
