@@ -342,7 +342,9 @@ export class Registry extends RegistryReads implements RegistryWrites {
     } else {
       if (current !== group) this.store.reinstateGroup(group);
       group.revision = images.groupRevision;
-      const added = images.identifierKey === undefined || images.identifiers.length > 0 ? undefined : group.identifiers.get(images.identifierKey);
+      // The written identifier, when the write created it.
+      const key = images.identifierKey;
+      const added = key === undefined || images.identifiers.some((image) => image.ref.key === key) ? undefined : group.identifiers.get(key);
       if (added) {
         if (added.lease) this.leases.drop(added.lease);
         this.store.deleteIdentifier(group, added);
