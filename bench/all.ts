@@ -10,7 +10,7 @@ import path from "node:path";
 import { ensureBuilt, repoRoot } from "./lib/procs.js";
 import { now } from "./lib/stats.js";
 
-const SCENARIOS = ["unary", "fanout", "scale", "slow-readers", "page", "storage"];
+const SCENARIOS = ["unary", "fanout", "scale", "slow-readers", "page", "storage", "replicas"];
 const args = process.argv.slice(2);
 const only = args.indexOf("--only");
 const chosen = only >= 0 ? (args[only + 1] ?? "").split(",") : SCENARIOS;
