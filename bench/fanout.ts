@@ -2,6 +2,8 @@
  * Fan-out: one writer, N watchers, the server alone on its core.
  *
  *   npx tsx bench/fanout.ts [--smoke] [--rounds 3] [--write | --no-write]
+ *     [--watchers 1000 --connections 50 --sides sr,health]   (one corner of the grid)
+ *   SR_BENCH_CPU_PROF=tmp/prof npx tsx bench/fanout.ts ...   (the server writes a CPU profile there)
  *
  * For 1, 100, 1,000 and 5,000 watchers over 1 and over 50 connections, four
  * servers, each a fresh process pinned to core 0 (bench/lib/procs.ts):
@@ -23,10 +25,12 @@ import { type Column, flags, log, publish, ratio, table } from "./lib/report.js"
 import { medianRows, now, rotate } from "./lib/stats.js";
 import { GROUP, IDENTIFIER, type Side } from "./lib/watch-load.js";
 
-const f = flags(3);
-const WATCHERS = f.smoke ? [1, 20] : [1, 100, 1_000, 5_000];
-const CONNECTIONS = f.smoke ? [1, 4] : [1, 50];
-const SIDES: Side[] = ["sr", "bare", "health", "etcd"];
+const f = flags(3, ["watchers", "connections", "sides"]);
+/** `--watchers 1000 --connections 50 --sides sr,health`: one corner of the grid (for profiling; the full run writes BENCHMARKS.md). */
+const list = (value: string | undefined) => value?.split(",").map((v) => v.trim());
+const WATCHERS = list(f.extra.watchers)?.map(Number) ?? (f.smoke ? [1, 20] : [1, 100, 1_000, 5_000]);
+const CONNECTIONS = list(f.extra.connections)?.map(Number) ?? (f.smoke ? [1, 4] : [1, 50]);
+const SIDES = (list(f.extra.sides) as Side[] | undefined) ?? ["sr", "bare", "health", "etcd"];
 const NAMES: Record<Side, string> = { sr: "sr", bare: "bare grpc-js", health: "grpc-health-check", etcd: "etcd" };
 /** Deliveries per fast run (so 100 changes at 5,000 watchers), changes at most MAX_CHANGES. */
 const MAX_DELIVERIES = f.smoke ? 2_000 : 500_000;

@@ -158,6 +158,11 @@ export class Proc {
   async stop(): Promise<void> {
     if (this.exited) return;
     const gone = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    // A profiled run (SR_BENCH_CPU_PROF) stops gracefully first, so that node writes the profile.
+    if (process.env.SR_BENCH_CPU_PROF) {
+      this.child.kill("SIGTERM");
+      await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    }
     this.kill();
     await gone;
   }
@@ -240,6 +245,9 @@ export async function startSr(opts: SrServerOpts = {}): Promise<Server> {
   const file = path.join(dir, "sr.yaml");
   writeFileSync(file, JSON.stringify({ listen: "127.0.0.1:0", ...opts.config }));
   const probe = opts.probe === false ? [] : ["--expose-gc", "--import", PROBE];
+  // SR_BENCH_CPU_PROF=DIR: the server writes a CPU profile (node --cpu-prof) there when it stops.
+  const profile = process.env.SR_BENCH_CPU_PROF;
+  if (profile) probe.unshift("--cpu-prof", `--cpu-prof-dir=${path.resolve(profile)}`);
   // No HTTP listener unless the benchmark configures one: never the default port 8080, which parallel runs would share.
   const http = opts.config && "http" in opts.config ? [] : ["--no-http"];
   const proc = new Proc("sr", process.execPath, [...probe, path.join(repoRoot, "dist/src/main.js"), "--config", file, ...http], {
