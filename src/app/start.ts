@@ -4,6 +4,7 @@ import { ConfigError, type ServerConfig } from "./config.js";
 import { checkAuth, httpAccessOf, policyOf, reloadAuth } from "./auth.js";
 import { coreInitializing, coreRunning, coreShuttingDown, coreStorageBack, coreStorageLost, createCore } from "../domain/core.js";
 import { ReplicatedWrites } from "../domain/replication/writer.js";
+import type { EngineEvent } from "../domain/replication/log.js";
 import { SrError } from "../domain/errors.js";
 import { Registry, type RegistryWrites } from "../domain/registry/registry.js";
 import { WatchHub } from "../domain/watch/hub.js";
@@ -123,6 +124,12 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
   // etcd mode: writes are decided here, committed by the cluster and applied by every replica (docs/storage.md).
   const writes: RegistryWrites = replication ? new ReplicatedWrites(registry, replication) : registry;
   const { logger } = options.logs ?? silentLogs();
+  // The engine's news, from the moment it is followed; until the server runs, only a fatal one is kept (it fails the start).
+  let onEngine = (event: EngineEvent) => {
+    if (event.kind === "fatal") startFatal ??= event.cause;
+  };
+  let startFatal: string | undefined;
+  replication?.onEngine((event) => onEngine(event));
   // What a start that fails from here on closes: nothing opened stays (the data dir's lock above all).
   const release = () => {
     hub.close();
@@ -137,6 +144,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     coreInitializing(registry);
     await replication?.follow(registry);
     await declareGroups(writes, config);
+    if (startFatal) throw new Error(startFatal);
   } catch (error) {
     // A configured group the kept state or the limits refuse.
     release();
@@ -235,7 +243,7 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
     hubTimers: hubClock.timers,
     registryListeners: registry.listenerCount,
   });
-  replication?.onEngine((event) => {
+  onEngine = (event) => {
     if (stopping) return;
     if (event.kind === "lost") {
       logger.error({ cause: event.cause }, "the storage is unavailable: writes are refused and core is not ready until it returns");
@@ -248,7 +256,8 @@ export async function startServer(config: ServerConfig, log: (line: string) => v
       forceStop();
       options.onFatal?.(event.cause);
     }
-  });
+  };
+  if (startFatal) onEngine({ kind: "fatal", cause: startFatal });
   let running = { config, gate, tls, http };
   const reload = (next: ServerConfig) => {
     running = { ...running, config: reloadAuth(running, next) };

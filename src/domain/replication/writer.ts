@@ -96,7 +96,11 @@ export class ReplicatedWrites implements RegistryWrites {
     if (unavailable) return Promise.reject(storageUnavailable(unavailable));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ target, write, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.running) void this.run();
+      if (!this.running) {
+        // Nothing may escape as an unhandled rejection (it would stop the process): a failure of the
+        // writer itself answers every write still queued.
+        this.run().catch((error: unknown) => rejectAll(this.queue.splice(0), storageUnavailable(`the replicated writer failed: ${(error as Error).message}`)));
+      }
     });
   }
 
@@ -104,7 +108,15 @@ export class ReplicatedWrites implements RegistryWrites {
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) await this.commitBatch(this.queue.splice(0, MAX_BATCH));
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.commitBatch(batch);
+        } catch (error) {
+          // Only a defect gets here; answered, the writes do not wait for ever (a settled promise ignores this).
+          rejectAll(batch, storageUnavailable(`the replicated writer failed: ${(error as Error).message}`));
+        }
+      }
     } finally {
       this.running = false;
     }

@@ -38,6 +38,15 @@ const TRIM_EVERY = 64;
 const MAX_OPS = 128;
 /** Batch ids remembered as applied, for a commit whose answer was lost. */
 const RECENT_IDS = 1_024;
+/**
+ * Health rounds in a row in which the log's head is ahead of what this replica applied:
+ * after LAG_REWATCH its watch is opened again (it may sit on a member cut off from the
+ * others, which keeps a watch open and silent); after LAG_LOST the replica counts as lost.
+ */
+const LAG_REWATCH = 3;
+const LAG_LOST = 6;
+/** Watches opened again within a minute before the replica gives up (a watch that keeps failing). */
+const MAX_REWATCHES = 10;
 
 const bytes = (text: string) => Buffer.from(text);
 const put = (key: string, value: string): IRequestOp => ({ request_put: { key: bytes(key), value: bytes(value) } });
@@ -112,8 +121,17 @@ export class EtcdStorage implements Storage, Replication {
   private readonly recent: string[] = [];
   private readonly recentSet = new Set<string>();
   private readonly listeners: ((event: EngineEvent) => void)[] = [];
-  private lost: string | undefined;
+  /** Why the cluster is lost (no quorum), or undefined. */
+  private quorumLost: string | undefined;
+  /** Why this replica cannot follow the cluster (its watch is behind), or undefined. */
+  private behind: string | undefined;
   private failures = 0;
+  private lagRounds = 0;
+  /** The log's head as the last health round read it. */
+  private seenHead = 0;
+  /** The etcd revision the state was loaded at: the watch starts after it. */
+  private loadedAt = 0;
+  private rewatches: number[] = [];
   private probeTimer: NodeJS.Timeout | undefined;
   private probes: Etcd3[] = [];
   private commits = 0;
@@ -127,7 +145,7 @@ export class EtcdStorage implements Storage, Replication {
   ) {}
 
   get unavailable(): string | undefined {
-    return this.lost;
+    return this.quorumLost ?? this.behind;
   }
 
   // ---- Storage ----
@@ -163,16 +181,51 @@ export class EtcdStorage implements Storage, Replication {
   /** Starts applying the cluster's commits to `registry` (built from `load()`), and watching the cluster's health. */
   async follow(registry: Registry): Promise<void> {
     this.registry = registry;
-    const watcher = await this.client
-      .watch()
-      .key(this.keys.log)
-      .startRevision(String(this.position + 1))
-      .create();
-    this.watcher = watcher;
-    watcher.on("put", (kv) => this.applyLog(kv));
-    watcher.on("error", (error) => this.fatal(`the etcd watch failed: ${messageOf(error)}`));
+    // From the revision the state was read at: the log key may not have moved for long (an idle
+    // registry), and etcd may have compacted past its last commit since.
+    await this.watch(this.loadedAt + 1);
     this.probes = this.config.endpoints.map((endpoint) => new Etcd3(clientOptions(this.config, [endpoint], true)));
     this.scheduleProbe();
+  }
+
+  /** Watches the log key from `revision`, the handlers attached before the watch is created (no event missed). */
+  private async watch(revision: number): Promise<void> {
+    const watcher = this.client.watch().key(this.keys.log).startRevision(String(revision)).watcher();
+    this.watcher = watcher;
+    watcher.on("put", (kv) => this.applyLog(kv));
+    watcher.on("error", (error) => {
+      if (this.watcher === watcher) void this.rewatch(`the etcd watch failed: ${messageOf(error)}`);
+    });
+    await new Promise<void>((resolve, reject) => {
+      watcher.once("connected", () => resolve());
+      watcher.once("error", reject);
+    });
+  }
+
+  /**
+   * The watch was cancelled (etcd compacted past where it was) or is stuck: open it again
+   * after what this replica applied, when etcd still has that; when it does not and the
+   * log moved meanwhile, the commits in between are gone and the replica cannot go on.
+   */
+  private async rewatch(why: string): Promise<void> {
+    if (this.closed) return;
+    const now = Date.now();
+    this.rewatches = this.rewatches.filter((at) => now - at < 60_000);
+    if (this.rewatches.push(now) > MAX_REWATCHES) return this.fatal(`${why} (the watch was opened again ${MAX_REWATCHES} times within a minute)`);
+    const old = this.watcher;
+    this.watcher = undefined;
+    void old?.cancel().catch(() => {});
+    try {
+      const head = await this.client.kv.range({ key: bytes(this.keys.log) });
+      const at = Number(head.kvs[0]?.mod_revision ?? 0);
+      const current = Number(head.header.revision);
+      // Nothing committed since this replica's last batch: watch on from now. Else from after that batch,
+      // which etcd answers with a cancel again if it compacted it away (then the replica must restart).
+      if (at <= this.position) await this.watch(current + 1);
+      else await this.watch(this.position + 1);
+    } catch (error) {
+      if (!this.closed && this.watcher === undefined) this.fatal(`${why}; cannot follow the cluster's log any more: ${messageOf(error)}`);
+    }
   }
 
   async clusterRevision(): Promise<number> {
@@ -228,7 +281,8 @@ export class EtcdStorage implements Storage, Replication {
       success: [put(keys.id, randomUUID()), put(keys.rev, "0"), put(keys.log, JSON.stringify({ id: "", entries: [] } satisfies Batch))],
       failure: [],
     });
-    const kvs = await this.rangeAll(keys.prefix);
+    const { kvs, revision: loadedAt } = await this.rangeAll(keys.prefix);
+    this.loadedAt = loadedAt;
     let registryId = "";
     let revision = 0;
     const groups = new Map<string, StoredGroup>();
@@ -277,8 +331,8 @@ export class EtcdStorage implements Storage, Replication {
     this.state = { registryId, revision, groups: [...groups.values()], history: historyOf(batches.flat(), revision, this.history) };
   }
 
-  /** Every key under `prefix`, in pages, all at the revision of the first page. */
-  private async rangeAll(prefix: string): Promise<IKeyValue[]> {
+  /** Every key under `prefix`, in pages, all at the revision of the first page (given back). */
+  private async rangeAll(prefix: string): Promise<{ kvs: IKeyValue[]; revision: number }> {
     const out: IKeyValue[] = [];
     let key = bytes(prefix);
     const end = prefixEnd(key);
@@ -288,7 +342,7 @@ export class EtcdStorage implements Storage, Replication {
       revision ??= String(page.header.revision);
       out.push(...page.kvs);
       const last = page.kvs.at(-1);
-      if (!page.more || !last) return out;
+      if (!page.more || !last) return { kvs: out, revision: Number(revision) };
       key = Buffer.concat([last.key, Buffer.from([0])]);
     }
   }
@@ -390,23 +444,46 @@ export class EtcdStorage implements Storage, Replication {
     this.probeTimer.unref();
   }
 
-  /** A linearizable read through any member: it answers only while the cluster has a quorum. */
+  /**
+   * A linearizable read of the log key through any member: it answers only while the
+   * cluster has a quorum, and says whether this replica's watch keeps up with the log.
+   */
   private async probe(): Promise<void> {
+    const was = this.unavailable;
     try {
-      await Promise.any(this.probes.map((probe) => probe.get(this.keys.rev).string()));
+      const head = await Promise.any(this.probes.map((probe) => probe.kv.range({ key: bytes(this.keys.log) })));
       this.failures = 0;
-      if (this.lost !== undefined) {
-        this.lost = undefined;
-        this.emit({ kind: "recovered" });
-      }
+      this.quorumLost = undefined;
+      this.checkLag(Number(head.kvs[0]?.mod_revision ?? 0));
     } catch (error) {
       const causes = error instanceof AggregateError ? error.errors.map(messageOf) : [messageOf(error)];
-      if (++this.failures >= PROBE_FAILURES && this.lost === undefined && !this.closed) {
-        this.lost = `etcd at ${this.config.endpoints.join(",")} does not answer (quorum lost?): ${[...new Set(causes)].join("; ")}`;
-        this.emit({ kind: "lost", cause: this.lost });
+      if (++this.failures >= PROBE_FAILURES && this.quorumLost === undefined && !this.closed) {
+        this.quorumLost = `etcd at ${this.config.endpoints.join(",")} does not answer (quorum lost?): ${[...new Set(causes)].join("; ")}`;
       }
     }
+    const now = this.unavailable;
+    if (!this.closed && now !== was) this.emit(now === undefined ? { kind: "recovered" } : { kind: "lost", cause: now });
     this.scheduleProbe();
+  }
+
+  /**
+   * The log's head is at `head`. A commit the last round saw and this replica has still
+   * not applied (a round later: normally it takes milliseconds) means its watch is behind:
+   * it opens the watch again, then counts as lost until it has caught up.
+   */
+  private checkLag(head: number): void {
+    const late = this.position < this.seenHead;
+    this.seenHead = head;
+    if (!late) {
+      this.lagRounds = 0;
+      this.behind = undefined;
+      return;
+    }
+    this.lagRounds++;
+    if (this.lagRounds === LAG_REWATCH) void this.rewatch("the etcd watch fell behind the log");
+    if (this.lagRounds >= LAG_LOST) {
+      this.behind ??= `this replica's etcd watch is behind the cluster's log (applied up to etcd revision ${this.position}, the log is at ${head})`;
+    }
   }
 
   private fatal(reason: string): void {
