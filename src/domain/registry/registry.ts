@@ -135,6 +135,7 @@ export class Registry extends RegistryReads implements RegistryWrites {
   private leaseDue: ((lease: Lease) => void) | undefined;
   private readonly leaseWrites: LeaseHandlers;
   private readonly clock: Clock;
+  private localCount = 0;
   /**
    * Names this registry instance: revisions only mean something within one
    * registry, so a resuming watcher checks it still talks to the same one.
@@ -192,6 +193,11 @@ export class Registry extends RegistryReads implements RegistryWrites {
   /** Leases that ran out since this registry started (for metrics). */
   get leaseExpirations(): number {
     return this.leases.expirations;
+  }
+
+  /** Local changes made so far (a replica's own `core`): they change the state without a revision. */
+  get localChanges(): number {
+    return this.localCount;
   }
 
   /** Listens to every change, in revision order; returns the unsubscriber. */
@@ -546,6 +552,7 @@ export class Registry extends RegistryReads implements RegistryWrites {
       this.proposal.push(change);
       return change;
     }
+    if (local) this.localCount++;
     // Kept before anyone hears of it: the answer and every watcher come after the commit.
     if (!local) {
       try {

@@ -13,6 +13,9 @@ import type { ReplicatedLog } from "../replication/log.js";
 /** How long a resume waits for this replica to apply a revision the cluster already has (docs/watch.md). */
 export const REPLICA_BEHIND_MS = 5_000;
 
+/** Local changes kept for watchers that go live after them (a replica's own core changes rarely). */
+const RECENT_LOCAL = 64;
+
 export interface WatchOptions {
   /** Changes kept for resuming (`start_revision`). */
   history: number;
@@ -62,6 +65,9 @@ export class WatchHub {
   private readonly host: WatcherHost;
   private readonly unsubscribe: () => void;
   private offered = 0;
+  /** Local changes (a replica's own core), numbered, the last RECENT_LOCAL of them. */
+  private localSeq = 0;
+  private readonly recentLocal: { seq: number; change: Change }[] = [];
 
   constructor(
     private readonly registry: WatchedRegistry,
@@ -76,15 +82,23 @@ export class WatchHub {
     const kept = registry.takeRestoredHistory?.() ?? [];
     this.history = new ChangeHistory(Math.max(options.history, options.budgetMessages, 1), kept[0] ? kept[0].revision - 1 : registry.revision);
     for (const change of kept) this.history.append(change);
+    const hub = this;
     this.host = {
       get revision() {
         return registry.revision;
+      },
+      get localSeq() {
+        return hub.localSeq;
       },
       clock,
       progressIntervalMs: options.progressIntervalMs,
       historyAt: (revision) => this.history.at(revision),
       snapshot: (filter, resync) => cutSnapshot(registry, filter, resync),
-      index: (watcher, live) => (live ? this.index(watcher) : this.unindex(watcher)),
+      index: (watcher, live) => {
+        if (!live) return this.unindex(watcher);
+        this.index(watcher);
+        this.replayLocal(watcher);
+      },
       forget: (watcher) => {
         if (this.watchers.delete(watcher)) this.release(watcher);
       },
@@ -196,13 +210,26 @@ export class WatchHub {
   }
 
   private publish(change: Change): void {
-    // A replica's own change (its core in etcd mode) reaches live watchers only: a resume does not replay it.
+    // A replica's own change (its core in etcd mode) is not in the history, so a resume does not replay it;
+    // live watchers get it now, and those still on their snapshot or catching up once they are live.
     if (!change.local) this.history.append(change);
+    else {
+      this.recentLocal.push({ seq: ++this.localSeq, change });
+      if (this.recentLocal.length > RECENT_LOCAL) this.recentLocal.shift();
+    }
     const group = this.byGroup.get(change.groupKey);
     if (this.everything.size === 0 && !group) return;
     const bytes = changeBytes(change);
     this.offerTo(this.everything, change, bytes);
     if (group) this.offerTo(group, change, bytes);
+  }
+
+  /** A watcher going live gets the local changes made since its snapshot, as of now's revision (never behind what it has). */
+  private replayLocal(watcher: Watcher): void {
+    for (const { seq, change } of this.recentLocal) {
+      if (seq > watcher.localMark) watcher.offer({ ...change, revision: this.registry.revision }, changeBytes(change));
+    }
+    watcher.localMark = this.localSeq;
   }
 
   private offerTo(subscribers: Set<Subscriber>, change: Change, bytes: number): void {

@@ -23,7 +23,7 @@ export interface SnapshotPart {
   last: boolean;
 }
 
-export type SnapshotRegistry = Pick<Registry, "revision" | "snapshot" | "reportsOf">;
+export type SnapshotRegistry = Pick<Registry, "revision" | "snapshot" | "reportsOf"> & Partial<Pick<Registry, "localChanges">>;
 
 /** The watched identifiers (and their reports) as they were at one revision: read-only once made. */
 interface Capture {
@@ -38,12 +38,14 @@ interface Capture {
  * selection (watchers opened together, or resyncing together, hold one copy),
  * held weakly: a capture lives as long as a snapshot still reads it.
  */
-const captures = new WeakMap<SnapshotRegistry, { revision: number; byKey: Map<string, WeakRef<Capture>> }>();
+const captures = new WeakMap<SnapshotRegistry, { revision: number; local: number; byKey: Map<string, WeakRef<Capture>> }>();
 
 function captureOf(registry: SnapshotRegistry, filter: WatchFilter): Capture {
   const revision = registry.revision;
+  // A replica's own changes (its core in etcd mode) change the state without a revision.
+  const local = registry.localChanges ?? 0;
   let cache = captures.get(registry);
-  if (cache?.revision !== revision) captures.set(registry, (cache = { revision, byKey: new Map() }));
+  if (cache?.revision !== revision || cache.local !== local) captures.set(registry, (cache = { revision, local, byKey: new Map() }));
   const key = `${filter.groupKey}\0${filter.identifierKey}\0${filter.includeReports ? 1 : 0}`;
   const shared = cache.byKey.get(key)?.deref();
   if (shared) return shared;

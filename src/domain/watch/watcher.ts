@@ -31,6 +31,8 @@ const NEXT_STATES: Record<WatcherState, readonly WatcherState[]> = {
 /** What a watcher needs of its hub. */
 export interface WatcherHost {
   readonly revision: number;
+  /** How many local changes (a replica's own core) the host has seen: a watcher notes it when its snapshot is taken. */
+  readonly localSeq?: number;
   readonly clock: Clock;
   readonly progressIntervalMs: number;
   historyAt(revision: number): Change | undefined;
@@ -61,6 +63,8 @@ export class Watcher implements EventSource<WatchEvent> {
   private lastSent: number;
   /** How many resync snapshots were started (for tests and metrics). */
   resyncs = 0;
+  /** The host's local changes up to this one are in what the watcher has (its snapshot); later ones it gets once live. */
+  localMark: number;
 
   constructor(
     private readonly host: WatcherHost,
@@ -71,6 +75,7 @@ export class Watcher implements EventSource<WatchEvent> {
     startAfter: number | undefined,
   ) {
     this.queue = new PendingChanges(budget);
+    this.localMark = host.localSeq ?? 0;
     this.lastSent = host.clock.now();
     this.cursor = startAfter ?? host.revision;
     this.current = startAfter === undefined ? "snapshot" : "catching_up";
@@ -141,6 +146,7 @@ export class Watcher implements EventSource<WatchEvent> {
       case "snapshot": {
         const resync = from === "over_budget";
         if (resync) this.resyncs++;
+        this.localMark = this.host.localSeq ?? 0;
         this.parts = this.host.snapshot(this.filter, resync);
         this.cursor = this.parts.revision;
         return;

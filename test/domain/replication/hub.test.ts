@@ -123,4 +123,46 @@ describe("the replica's own core", () => {
     // A's core says what it was told; the shared state is the same on both.
     expect(a.registry.getStatus({ group: CORE_GROUP, identifier: "main" }).status).toMatchObject({ status: -1, details: "storage unavailable: quorum lost" });
   });
+
+  it("a watcher opened after a core change at the same revision sees it in its snapshot (no snapshot of before is reused)", async () => {
+    const { nodes, hubs } = withHubs(1);
+    const [a] = nodes as [Node];
+    const hub = hubs[0] as WatchHub;
+    createCore(a.registry);
+    coreRunning(a.registry);
+    const coreOf = (events: WatchEvent[]) => events.flatMap((e) => (e.kind === "snapshot" ? e.identifiers.filter((v) => v.group === CORE_GROUP) : []));
+    const first = hub.watch(request({ group: CORE_GROUP }), "peer");
+    expect(coreOf(drainNow(first).events).map((v) => v.status)).toEqual([1]);
+    coreStorageLost(a.registry, "quorum lost");
+    expect(a.registry.revision).toBe(0);
+    const second = hub.watch(request({ group: CORE_GROUP }), "peer");
+    expect(coreOf(drainNow(second).events).map((v) => [v.status, v.details])).toEqual([[-1, "storage unavailable: quorum lost"]]);
+  });
+
+  it("a core change made while a watcher is still on its snapshot or catching up reaches it once live, at a revision not behind what it had", async () => {
+    const { nodes, hubs } = withHubs(1);
+    const [a] = nodes as [Node];
+    const hub = hubs[0] as WatchHub;
+    createCore(a.registry);
+    coreRunning(a.registry);
+    await a.writes.registerGroup({ group: "g" });
+    await a.writes.setStatus({ group: "g", identifier: "main", status: 2 });
+    // A resume from 0: two changes to catch up on. Read one, then core changes, then read on.
+    const resumed = hub.watch(request({ startRevision: 0, includeRegistrations: true, includeReports: true }), "peer");
+    const firstEvent = resumed.next() as WatchEvent;
+    expect(firstEvent.kind === "change" && firstEvent.change.group).toBe("g");
+    coreStorageLost(a.registry, "quorum lost");
+    const rest = changesIn(drainNow(resumed).events);
+    expect(rest).toEqual([
+      ["g", "status", 2, false],
+      [CORE_GROUP, "status", 2, true],
+      [CORE_GROUP, "report", 2, true],
+    ]);
+    // Once live, the next one comes as any live change does, once.
+    coreRunning(a.registry);
+    expect(changesIn(drainNow(resumed).events)).toEqual([
+      [CORE_GROUP, "status", 2, true],
+      [CORE_GROUP, "report", 2, true],
+    ]);
+  });
 });
