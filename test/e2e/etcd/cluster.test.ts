@@ -16,6 +16,7 @@
  * applied revision (docs/storage.md).
  */
 import { Metadata, type ServiceError, credentials, status as GrpcStatus } from "@grpc/grpc-js";
+import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type GroupReports,
@@ -578,6 +579,30 @@ describe.sequential("three etcd members, three replicas", { timeout: SLOW }, () 
     await resumed.reach(after);
     expect(resumed.changes().at(-1)?.revision).toBe(after);
     await resumed.stop();
+  });
+
+  it("a registry left idle while other writes to the cluster are compacted away: its replicas start again and follow it", async () => {
+    const prefix = uniquePrefix("idle");
+    const [first] = await replicas(1, prefix);
+    const writer = client(first!.address);
+    const written = await writer.registerGroup({ group: "idle" }, CALL);
+    await crash(first!);
+    // Another user of the cluster writes, and etcd's history is compacted past the idle registry's last commit.
+    const other = new Etcd3({ hosts: [...etcd.endpoints] });
+    try {
+      for (let i = 0; i < 50; i++) await other.put(`/not-sr/${i}`).value(String(i));
+      const head = Number((await other.kv.range({ key: Buffer.from("/not-sr/0") })).header.revision);
+      await other.kv.compact({ revision: head });
+    } finally {
+      other.close();
+    }
+    const again = await replicas(2, prefix);
+    const [a, b] = again.map((r) => client(r.address)) as [SrClient, SrClient];
+    expect((await a.getStatus({ group: "idle" }, CALL)).revision).toBe(written.revision);
+    const set = await a.setStatus({ group: "idle", status: 7 }, CALL);
+    await waitFor(async () => (await appliedOf(b)) >= set.revision, APPLY_MS, "the other replica following the registry's new commit");
+    expect((await b.getStatus({ group: "idle" }, CALL)).status?.status).toBe(7);
+    for (const r of again) expect(r.proc.exit, "a replica stopped").toBeUndefined();
   });
 
   it("a lease set through one replica expires once for the cluster; RefreshLease on any replica keeps one alive everywhere", async () => {
