@@ -23,9 +23,9 @@
  * at most the highest p99). Server CPU is the servers' own (all replicas
  * summed) per delivery, etcd's apart.
  */
-import { type Setup, startOne, startReplicas } from "./lib/etcd-mode.js";
+import { type Setup, busy, startOne, startReplicas } from "./lib/etcd-mode.js";
 import { Agent } from "./lib/procs.js";
-import { type Column, flags, load1, log, publish, ratio, table } from "./lib/report.js";
+import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
 import { median, medianRows, now, rotate, sleep } from "./lib/stats.js";
 import { GROUP, IDENTIFIER } from "./lib/watch-load.js";
 
@@ -222,14 +222,3 @@ publish(f, {
       : "Every watcher got every change once and in order in every run; no server or etcd logged a warning or an error, and none wrote to stderr.",
   ].join("\n"),
 });
-
-/** Said in the section when other work shared the machine: taskset pins our processes, it does not keep others off those cores. */
-function busy(startLoad: number): string {
-  const highest = Math.max(startLoad, load1());
-  if (highest < 1.5) return "The machine was otherwise quiet (1-minute load average below 1.5).";
-  return (
-    `Other work shared the machine (1-minute load average up to ${highest} on 2 cores): taskset pins our processes but keeps nothing else off their cores, ` +
-    "so each of our processes had a share of its core, and a setup of several processes (etcd and 3 replicas) got more of core 0 than one server alone: " +
-    "`server CPU %` well under 100 with nothing else limiting means the server was waiting for its core. Read the ratios as indicative."
-  );
-}

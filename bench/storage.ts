@@ -30,11 +30,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { AddReportRequest, SetStatusRequest } from "../gen/ts/sr/v1/sr.js";
-import { type Setup, startBareEtcd, startOne, startReplicas } from "./lib/etcd-mode.js";
+import { type Setup, busy, startBareEtcd, startOne, startReplicas } from "./lib/etcd-mode.js";
 import { SR } from "./lib/grpc.js";
 import { h2load } from "./lib/h2load.js";
 import { Agent, repoRoot, tempDir } from "./lib/procs.js";
-import { type Column, flags, load1, log, publish, ratio, table } from "./lib/report.js";
+import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
 import { medianRows, now, rotate, sleep } from "./lib/stats.js";
 
 const f = flags(3);
@@ -291,14 +291,3 @@ publish(f, {
       : "No server or etcd logged a warning or an error, and none wrote to stderr, during the run.",
   ].join("\n"),
 });
-
-/** Said in the section when other work shared the machine: taskset pins our processes, it does not keep others off those cores. */
-function busy(startLoad: number): string {
-  const highest = Math.max(startLoad, load1());
-  if (highest < 1.5) return "The machine was otherwise quiet (1-minute load average below 1.5).";
-  return (
-    `Other work shared the machine (1-minute load average up to ${highest} on 2 cores): taskset pins our processes but keeps nothing else off their cores, ` +
-    "so each of our processes had a share of its core, and a setup of several processes (etcd and 3 replicas) got more of core 0 than one server alone: " +
-    "`server CPU %` well under 100 with nothing else limiting means the server was waiting for its core. Read the ratios as indicative."
-  );
-}

@@ -7,6 +7,7 @@
  * or error, and what they or etcd write on stderr, is kept to be reported.
  */
 import { type Server, startEtcd, startSr } from "./procs.js";
+import { load1 } from "./report.js";
 
 export interface Setup {
   servers: Server[];
@@ -99,4 +100,15 @@ export async function startReplicas(replicas: number, config: Record<string, unk
 /** A fresh etcd alone (the bare etcd baseline). */
 export async function startBareEtcd(): Promise<Setup> {
   return setupOf([], await startEtcd());
+}
+
+/** Said in the section when other work shared the machine: taskset pins our processes, it does not keep others off those cores. */
+export function busy(startLoad: number): string {
+  const highest = Math.max(startLoad, load1());
+  if (highest < 1.5) return "The machine was otherwise quiet (1-minute load average below 1.5).";
+  return (
+    `Other work shared the machine (1-minute load average up to ${highest} on 2 cores): taskset pins our processes but keeps nothing else off their cores, ` +
+    "so each of our processes had a share of its core, and a setup of several processes (etcd and 3 replicas) got more of core 0 than one server alone: " +
+    "`server CPU %` well under 100 with nothing else limiting means the server was waiting for its core. Read the ratios as indicative."
+  );
 }

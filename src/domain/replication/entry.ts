@@ -6,6 +6,7 @@
  */
 import type { LeaseRow } from "../leases/leases.js";
 import type { Change } from "../registry/types.js";
+import type { StoredIdentifier } from "../storage/storage.js";
 
 /** A group as replicas install it. */
 export interface GroupRow {
@@ -15,16 +16,11 @@ export interface GroupRow {
   createTime: number;
 }
 
-/** An identifier as replicas install it; its reports come with the report changes, not here. */
-export interface IdentifierRow {
-  name: string;
-  status: number;
-  details: string | undefined;
-  revision: number;
-  updateTime: number;
-  capacity: number;
-  /** The sequence the next report takes. */
-  nextSequence: number;
+/**
+ * An identifier as replicas install it: what a restart keeps of it, its reports
+ * aside (they come with the report changes) and its lease with its deadline.
+ */
+export interface IdentifierRow extends Omit<StoredIdentifier, "reports" | "lease"> {
   lease: LeaseRow | undefined;
 }
 
