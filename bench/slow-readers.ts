@@ -38,6 +38,8 @@ interface Row extends Record<string, unknown> {
   case: string;
   writerChangesPerS: number;
   readerDeliveriesPerS: number;
+  /** Resyncs of reading watchers: the writer is not held back, so readers the load core cannot keep up with resync (the budget at work). */
+  readerResyncs: number;
   rssBeforeMiB: number;
   peakRssMiB: number;
   /** Peak RSS over the RSS before the watchers opened. */
@@ -65,11 +67,12 @@ async function live(round: number, stalled: number): Promise<Row> {
       stalled,
       stallWhen: "live",
       stalledConnections: stalled,
+      countResyncs: true,
     });
     await writeAgent.call("writerOpen", { side: "sr", address: server.address });
     await watchAgent.call("arm", { from: 0 });
     const w = await writeFor(0);
-    const { received } = await watchAgent.call<{ received: number }>("counted");
+    const { received, resyncs } = await watchAgent.call<{ received: number; resyncs: number }>("counted");
     const mem = server.proc.memory();
     return {
       round,
@@ -77,6 +80,7 @@ async function live(round: number, stalled: number): Promise<Row> {
       case: stalled ? `${LIVE_WATCHERS.toLocaleString("en-US")} watchers, ${stalled} stopped reading` : `${LIVE_WATCHERS.toLocaleString("en-US")} watchers, all reading`,
       writerChangesPerS: w.changesPerS,
       readerDeliveriesPerS: received / (WRITE_MS / 1000),
+      readerResyncs: resyncs,
       rssBeforeMiB: before / MiB,
       peakRssMiB: mem.peakRss / MiB,
       costMiB: (mem.peakRss - before) / MiB,
@@ -107,6 +111,7 @@ async function snapshot(round: number, stall: boolean): Promise<Row[]> {
         case: `${name}, ${what}`,
         writerChangesPerS: changesPerS,
         readerDeliveriesPerS: Number.NaN,
+        readerResyncs: 0,
         rssBeforeMiB: before / MiB,
         peakRssMiB: mem.peakRss / MiB,
         costMiB: (mem.peakRss - before) / MiB,
@@ -153,6 +158,7 @@ const columns: Column<Row>[] = [
   { title: "case", value: (r) => r.case, text: true },
   { title: "writer changes/s", value: (r) => r.writerChangesPerS },
   { title: "readers' deliveries/s", value: (r) => r.readerDeliveriesPerS },
+  { title: "readers' resyncs", value: (r) => r.readerResyncs },
   { title: "RSS before watchers MiB", value: (r) => r.rssBeforeMiB },
   { title: "peak RSS MiB", value: (r) => r.peakRssMiB },
   { title: "peak over before MiB", value: (r) => r.costMiB },
