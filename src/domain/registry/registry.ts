@@ -6,7 +6,7 @@ import { MAIN, checkName, checkText, foldName } from "../names.js";
 import { ReportRing, type RingState } from "../report-ring.js";
 import type { Entry, GroupRow, IdentifierRow } from "../replication/entry.js";
 import { type Clock, systemClock } from "../watch/clock.js";
-import { IN_MEMORY, type Storage, type StoredState, leaseSignature } from "../storage/storage.js";
+import { IN_MEMORY, type Storage, type StoredState, leaseSignature, storedLease } from "../storage/storage.js";
 import { SrError } from "../errors.js";
 import {
   DEFAULT_LIMITS,
@@ -83,8 +83,11 @@ interface Images {
 
 const groupRow = (group: Group): GroupRow => ({ name: group.name, internal: group.internal, revision: group.revision, createTime: group.createTime });
 
-const leaseRow = (lease: Lease | undefined): LeaseRow | undefined =>
-  lease && { ttlMs: lease.ttlMs, removeAfterMs: lease.removeAfterMs, armed: lease.armed, expireTime: lease.expireTime };
+/** What a restart keeps of the lease (storedLease), with its wall-clock deadline for the other replicas. */
+const leaseRow = (identifier: Identifier): LeaseRow | undefined => {
+  const kept = storedLease(identifier);
+  return kept && { ...kept, expireTime: (identifier.lease as Lease).expireTime };
+};
 
 const identifierRow = (identifier: Identifier): IdentifierRow => ({
   name: identifier.name,
@@ -94,7 +97,7 @@ const identifierRow = (identifier: Identifier): IdentifierRow => ({
   updateTime: identifier.updateTime,
   capacity: identifier.reports.capacity,
   nextSequence: identifier.reports.added + 1,
-  lease: leaseRow(identifier.lease),
+  lease: leaseRow(identifier),
 });
 
 const sameLease = (lease: Lease | undefined, row: LeaseRow): boolean =>
@@ -544,9 +547,9 @@ export class Registry extends RegistryReads implements RegistryWrites {
       group: group.name,
       identifier: identifier?.name ?? "",
       by,
-      ...(local ? { local: true as const } : {}),
       ...detail,
-    };
+    } as ChangeBase & D;
+    if (local) change.local = true;
     if (this.proposal && !local) {
       // Decided, not kept: the cluster commits it and every replica applies it (applyEntry).
       this.proposal.push(change);

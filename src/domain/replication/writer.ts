@@ -133,9 +133,12 @@ export class ReplicatedWrites implements RegistryWrites {
       // A rule broken before the batch's first change is this replica's answer now; one broken on
       // top of the batch's earlier writes holds only once they are committed (else it is decided again).
       const first = decided.outcomes.findIndex((o) => o.entry !== undefined);
-      const now = first === -1 ? decided.outcomes : decided.outcomes.slice(0, first);
-      for (const o of now) if (o.error !== undefined) o.pending.reject(o.error);
-      const settled = decided.outcomes.filter((o) => !now.includes(o) || o.error === undefined);
+      const cut = first === -1 ? decided.outcomes.length : first;
+      const settled = decided.outcomes.filter((o, i) => {
+        if (i >= cut || o.error === undefined) return true;
+        o.pending.reject(o.error);
+        return false;
+      });
       const settle = () => {
         for (const o of settled) {
           if (o.error === undefined) o.pending.resolve(o.result);

@@ -313,19 +313,10 @@ export class EtcdStorage implements Storage, Replication {
     for (const [at, { groupKey, row }] of identifiers) {
       const group = groups.get(groupKey);
       if (!group) continue;
+      // Oldest first; the ring keeps the last `capacity` of them (ReportRing.restore).
       const kept = (reports.get(at) ?? []).sort((a, b) => a.sequence - b.sequence);
-      const identifier: StoredIdentifier = {
-        name: row.name,
-        status: row.status,
-        details: row.details,
-        revision: row.revision,
-        updateTime: row.updateTime,
-        capacity: row.capacity,
-        reports: kept.slice(-row.capacity || kept.length),
-        nextSequence: row.nextSequence,
-        lease: row.lease && { ttlMs: row.lease.ttlMs, removeAfterMs: row.lease.removeAfterMs, armed: row.lease.armed },
-      };
-      if (row.capacity === 0) identifier.reports = [];
+      const lease = row.lease && { ttlMs: row.lease.ttlMs, removeAfterMs: row.lease.removeAfterMs, armed: row.lease.armed };
+      const identifier: StoredIdentifier = { ...row, reports: kept, lease };
       group.identifiers.push(identifier);
     }
     this.state = { registryId, revision, groups: [...groups.values()], history: historyOf(batches.flat(), revision, this.history) };
