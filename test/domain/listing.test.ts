@@ -434,6 +434,13 @@ describe("whole groups (listGroups)", () => {
     expect(groups[2]?.identifiers[0]?.reports()).toEqual([]);
   });
 
+  it("reads an identifier's reports when asked, a first report made after the walk included", () => {
+    const r = populated();
+    const [media] = [...listGroups(r, select({ group: "media" }))];
+    r.addReport({ group: "media", identifier: "main", text: "late" });
+    expect(media?.identifiers[0]?.reports().map((x) => x.text)).toEqual(["late"]);
+  });
+
   it("yields one group, or one identifier of it, whatever the case of the names", () => {
     const r = populated();
     const media = [...listGroups(r, select({ group: "MEDIA" }))];

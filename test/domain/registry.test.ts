@@ -325,4 +325,20 @@ describe("reads", () => {
     expect(r.reportsOf("nosuch", "main")).toEqual({ capacity: 0, reports: [] });
     expect(r.reportsOf("B", "Z")).toEqual({ capacity: 50, reports: [] });
   });
+
+  it("reports go to their own identifier only, though new identifiers share an empty ring", () => {
+    const { r } = registry();
+    r.registerGroup({ group: "g", reportCapacity: 2 });
+    r.registerIdentifier({ group: "g", identifier: "a", reportCapacity: 2 });
+    r.addReport({ group: "g", identifier: "a", text: "one" });
+    r.addReport({ group: "g", identifier: "a", text: "two" });
+    r.addReport({ group: "g", identifier: "a", text: "three" });
+    expect(r.reportsOf("g", "a").reports.map((x) => [x.sequence, x.text])).toEqual([
+      [2, "two"],
+      [3, "three"],
+    ]);
+    expect(r.reportsOf("g", "main")).toEqual({ capacity: 2, reports: [] });
+    expect(r.addReport({ group: "g", identifier: "main", text: "m" }).sequence).toBe(1);
+    expect(r.reportsOf("g", "a").reports.map((x) => x.sequence)).toEqual([2, 3]);
+  });
 });

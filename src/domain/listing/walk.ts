@@ -89,12 +89,12 @@ function* groupsOf(reader: RegistryReader, scope: WalkScope): Generator<ListedGr
       current = { name: group.name, internal: group.internal, identifiers: [] };
     }
     if (identifier) {
-      const reports = identifier.reports;
       current.identifiers.push({
         name: identifier.name,
         status: statusView(group, identifier),
-        capacity: reports.capacity,
-        reports: () => reports.list(),
+        capacity: identifier.reports.capacity,
+        // Read when called: the identifier takes a ring of its own at its first report.
+        reports: () => identifier.reports.list(),
       });
     }
   }

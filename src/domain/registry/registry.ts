@@ -63,7 +63,9 @@ interface IdentifierImage {
   details: string | undefined;
   revision: number;
   updateTime: number;
-  ring: RingState;
+  reports: ReportRing;
+  /** Undefined for a shared empty ring, which nothing writes. */
+  ring: RingState | undefined;
   lease: Lease | undefined;
   leaseState: LeaseState | undefined;
 }
@@ -334,7 +336,8 @@ export class Registry extends RegistryReads implements RegistryWrites {
         details: ref.details,
         revision: ref.revision,
         updateTime: ref.updateTime,
-        ring: ref.reports.save(),
+        reports: ref.reports,
+        ring: ref.reports.shared ? undefined : ref.reports.save(),
         lease: ref.lease,
         leaseState: ref.lease && this.leases.stateOf(ref.lease),
       });
@@ -365,7 +368,8 @@ export class Registry extends RegistryReads implements RegistryWrites {
         identifier.details = image.details;
         identifier.revision = image.revision;
         identifier.updateTime = image.updateTime;
-        identifier.reports.rollback(image.ring);
+        identifier.reports = image.reports;
+        if (image.ring) image.reports.rollback(image.ring);
         if (identifier.lease && identifier.lease !== image.lease) this.leases.drop(identifier.lease);
         identifier.lease = image.lease;
         if (image.lease && image.leaseState) this.leases.reinstate(image.lease, image.leaseState);
@@ -401,14 +405,14 @@ export class Registry extends RegistryReads implements RegistryWrites {
     }
     if (!identifier) {
       const { name, status, details, revision, updateTime } = row;
-      identifier = { name, key, status, details, revision, updateTime, reports: new ReportRing(row.capacity), lease: undefined };
+      identifier = { name, key, status, details, revision, updateTime, reports: ReportRing.empty(row.capacity), lease: undefined };
       this.store.addIdentifier(group, identifier);
     }
     identifier.status = row.status;
     identifier.details = row.details;
     identifier.revision = row.revision;
     identifier.updateTime = row.updateTime;
-    for (const change of entry.changes) if (change.kind === "report" && change.identifierKey === key) identifier.reports.insert(change.report);
+    for (const change of entry.changes) if (change.kind === "report" && change.identifierKey === key) this.writableRing(identifier).insert(change.report);
     if (!row.lease) {
       if (identifier.lease) this.leases.drop(identifier.lease);
       identifier.lease = undefined;
@@ -660,7 +664,7 @@ export class Registry extends RegistryReads implements RegistryWrites {
       details: input.details,
       revision,
       updateTime: this.now(),
-      reports: new ReportRing(input.reportCapacity ?? DEFAULT_REPORT_CAPACITY),
+      reports: ReportRing.empty(input.reportCapacity ?? DEFAULT_REPORT_CAPACITY),
       lease: undefined,
     };
     if (!group.internal) identifier.lease = this.leases.write(undefined, leaseOwner(group, identifier), input);
@@ -703,9 +707,15 @@ export class Registry extends RegistryReads implements RegistryWrites {
   private appendReport(group: Group, identifier: Identifier, text: string, by: string | undefined): { sequence: number; revision: number } {
     const { report, revision } = this.change(group, (revision) => {
       identifier.revision = revision;
-      return [identifier, { kind: "report", report: identifier.reports.add(text, this.now()) }];
+      return [identifier, { kind: "report", report: this.writableRing(identifier).add(text, this.now()) }];
     }, by);
     return { sequence: report.sequence, revision };
+  }
+
+  /** The ring a report goes to: the identifier's own, taken at its first report (until then it shares the empty ring). */
+  private writableRing(identifier: Identifier): ReportRing {
+    identifier.reports = ReportRing.writable(identifier.reports);
+    return identifier.reports;
   }
 
   private writableGroup(name: string, origin: WriteOrigin): Group {

@@ -14,7 +14,8 @@ export interface Identifier extends IdentifierRecord {
   details: string | undefined;
   revision: number;
   updateTime: number;
-  readonly reports: ReportRing;
+  /** A new identifier's is the shared empty ring of its capacity (memory); the registry gives it its own at its first report. */
+  reports: ReportRing;
   lease: Lease | undefined;
 }
 
