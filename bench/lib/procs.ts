@@ -250,7 +250,9 @@ export async function startSr(opts: SrServerOpts = {}): Promise<Server> {
   if (profile) probe.unshift("--cpu-prof", `--cpu-prof-dir=${path.resolve(profile)}`);
   // No HTTP listener unless the benchmark configures one: never the default port 8080, which parallel runs would share.
   const http = opts.config && "http" in opts.config ? [] : ["--no-http"];
-  const proc = new Proc("sr", process.execPath, [...probe, path.join(repoRoot, "dist/src/main.js"), "--config", file, ...http], {
+  // SR_BENCH_SR_MAIN=FILE: another build of ours instead (an A/B against a worktree of an earlier commit).
+  const main = process.env.SR_BENCH_SR_MAIN ? path.resolve(process.env.SR_BENCH_SR_MAIN) : path.join(repoRoot, "dist/src/main.js");
+  const proc = new Proc("sr", process.execPath, [...probe, main, "--config", file, ...http], {
     core: SERVER_CORE,
     ipc: opts.probe !== false,
   });

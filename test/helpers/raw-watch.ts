@@ -11,6 +11,8 @@ export interface RawWatch {
   /** Starts reading again; decoded messages arrive in `events`. */
   resume(): void;
   readonly events: WatchStatusResponse[];
+  /** The most messages that ended in one DATA chunk: above 1 when the server joined writes. */
+  readonly mostMessagesInAChunk: number;
   close(): void;
 }
 
@@ -36,16 +38,23 @@ export async function rawWatch(address: string, request: Partial<WatchStatusRequ
   });
   const events: WatchStatusResponse[] = [];
   let buffer = Buffer.alloc(0);
+  let most = 0;
   return {
     events,
+    get mostMessagesInAChunk() {
+      return most;
+    },
     resume() {
       stream.on("data", (chunk: Buffer) => {
         buffer = Buffer.concat([buffer, chunk]);
+        let ended = 0;
         while (buffer.length >= 5 && buffer.length >= 5 + buffer.readUInt32BE(1)) {
           const length = buffer.readUInt32BE(1);
           events.push(WatchStatusResponse.decode(buffer.subarray(5, 5 + length)));
           buffer = buffer.subarray(5 + length);
+          ended++;
         }
+        most = Math.max(most, ended);
       });
       stream.resume();
     },

@@ -20,6 +20,28 @@ export interface EventSource<T> {
   close(): void;
 }
 
+/**
+ * Wakes fired and not yet run, in the order they were fired: one microtask
+ * runs them all, so a change fanned out to a thousand waiting watchers queues
+ * one microtask, not a thousand.
+ */
+let due: (() => void)[] = [];
+
+function runDue(): void {
+  const wakes = due;
+  due = [];
+  for (const wake of wakes) {
+    try {
+      wake();
+    } catch (error) {
+      // As if it had run in a microtask of its own: reported, the others still run.
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+}
+
 /** A consumer's pending `wait`: fired at most once, in a microtask, so no consumer runs inside the caller. */
 export class Wakeup {
   private wake: (() => void) | undefined;
@@ -36,6 +58,7 @@ export class Wakeup {
     const wake = this.wake;
     if (!wake) return;
     this.wake = undefined;
-    queueMicrotask(wake);
+    if (due.length === 0) queueMicrotask(runDue);
+    due.push(wake);
   }
 }
