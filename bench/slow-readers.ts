@@ -12,8 +12,9 @@
  *   deliveries/s, the server's peak RSS (VmHWM).
  * - snapshot: 20,000 identifiers, the writer alone, then 200 watchers of
  *   everything (each on its own connection), and the writer again; on one
- *   server they all read, on a fresh one they stop reading after the first
- *   part of their snapshot. Figures: the writer's changes/s, and the server's
+ *   server they all read, on a fresh one they read nothing from the start of
+ *   their snapshot (WatchStatus at the HTTP/2 level, stream paused: the window
+ *   fills with the first part and flow control holds the server). Figures: the writer's changes/s, and the server's
  *   peak RSS over its RSS before the watchers: what the 200 stalled snapshots
  *   cost in all (the goal: under 50 MB).
  */
@@ -170,7 +171,7 @@ publish(f, {
   body: [
     table(columns, medians),
     "",
-    `The writer makes one SetStatus call at a time for ${WRITE_MS / 1000} s. Watchers stop reading with grpc-js's \`pause()\`: the client stops taking data, HTTP/2 flow control stops the server's stream. ` +
+    `The writer makes one SetStatus call at a time for ${WRITE_MS / 1000} s. The live case's watchers stop reading with grpc-js's \`pause()\` (the client still takes about 16 messages off the stream, then HTTP/2 flow control stops the server's); the snapshot case's read nothing at all (a WatchStatus made at the HTTP/2 level, its stream paused from the start: the window fills with the first part of the snapshot). ` +
       "Default watch budgets (1,000 messages or 4 MiB per watcher). Peak RSS is the server's VmHWM; the snapshot case's goal is under 50 MB over the RSS before the watchers.",
   ].join("\n"),
 });

@@ -7,6 +7,7 @@
  * the writer's before each call, the watchers' on each decoded message; the
  * orchestrator joins them afterwards (`latency`).
  */
+import http2 from "node:http2";
 import type { Client, ClientDuplexStream, ClientReadableStream } from "@grpc/grpc-js";
 import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus as Serving } from "../../gen/ts/health/v1/health.js";
 import { SetStatusRequest, WatchStatusRequest, WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
@@ -30,7 +31,12 @@ export interface OpenParams {
   group?: string;
   /** This many of the watchers (the last ones, on connections of their own) stop reading... */
   stalled?: number;
-  /** ...after the snapshot's last part ("live"), or after its first part ("snapshot"). */
+  /**
+   * ...after the snapshot's last part ("live": a grpc-js call paused, which still takes about 16
+   * messages off its stream first), or from the start of their snapshot ("snapshot", sr only: a
+   * WatchStatus made at the HTTP/2 level that reads nothing, so its window fills with the first
+   * part and flow control holds the server's stream, as a stuck client's would).
+   */
   stallWhen?: "live" | "snapshot";
   stalledConnections?: number;
   /**
@@ -47,6 +53,8 @@ interface Fixture {
   calls: Call[];
   /** Reading watchers (not stalled). */
   readers: number;
+  /** The HTTP/2 sessions of watchers stalled in their snapshot. */
+  sessions: http2.ClientHttp2Session[];
   closing: boolean;
   failure?: Error;
   /** The current run: deliveries of k in [from, from + changes) land in recv[(k - from) * readers + w]. */
@@ -84,21 +92,29 @@ async function open(p: OpenParams): Promise<{ openMs: number }> {
   const stalled = p.stalled ?? 0;
   const readers = p.watchers - stalled;
   const readerClients = await connectAll(p.address, Math.min(p.connections, Math.max(readers, 1)));
-  const stalledClients = stalled ? await connectAll(p.address, Math.min(p.stalledConnections ?? stalled, stalled)) : [];
-  const f: Fixture = { clients: [...readerClients, ...stalledClients], calls: [], readers, closing: false, from: 0, changes: 0, received: 0, lastAt: 0, countResyncs: p.countResyncs ?? false, resyncs: 0 };
+  const rawStall = p.stallWhen === "snapshot";
+  if (rawStall && p.side !== "sr") throw new Error("stallWhen snapshot: sr only");
+  const stalledConnections = Math.min(p.stalledConnections ?? stalled, stalled);
+  const stalledClients = stalled && !rawStall ? await connectAll(p.address, stalledConnections) : [];
+  const sessions = rawStall ? Array.from({ length: stalledConnections }, () => http2.connect(`http://${p.address}`).on("error", () => {})) : [];
+  const f: Fixture = { clients: [...readerClients, ...stalledClients], calls: [], readers, sessions, closing: false, from: 0, changes: 0, received: 0, lastAt: 0, countResyncs: p.countResyncs ?? false, resyncs: 0 };
   fixture = f;
   let left = p.watchers;
   let ready!: () => void;
   const allReady = new Promise<void>((resolve) => (ready = resolve));
   for (let w = 0; w < p.watchers; w++) {
     const isStalled = w >= readers;
-    const client = (isStalled ? stalledClients[(w - readers) % stalledClients.length] : readerClients[w % readerClients.length]) as Client;
     let isUp = false;
     const up = () => {
       if (isUp) return;
       isUp = true;
       if (--left === 0) ready();
     };
+    if (isStalled && rawStall) {
+      stalledInSnapshot(sessions[(w - readers) % sessions.length] as http2.ClientHttp2Session, p).then(up, fail);
+      continue;
+    }
+    const client = (isStalled ? stalledClients[(w - readers) % stalledClients.length] : readerClients[w % readerClients.length]) as Client;
     const stall = (call: Call) => {
       // Stop reading: grpc-js stops taking DATA off the stream, HTTP/2 flow control does the rest.
       call.pause();
@@ -116,6 +132,26 @@ async function open(p: OpenParams): Promise<{ openMs: number }> {
   clearTimeout(deadline);
   if (f.failure) throw f.failure;
   return { openMs: now() - started };
+}
+
+/** A WatchStatus that never reads (its stream paused from the start); resolves once the server answered its headers. */
+function stalledInSnapshot(session: http2.ClientHttp2Session, p: OpenParams): Promise<void> {
+  const body = Buffer.from(WatchStatusRequest.encode(WatchStatusRequest.fromPartial({ group: p.group ?? GROUP })).finish());
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  const stream = session.request({ ":method": "POST", ":path": `${SR}/WatchStatus`, "content-type": "application/grpc", te: "trailers" });
+  stream.on("error", () => {});
+  stream.end(frame);
+  stream.pause();
+  return new Promise((resolve, reject) => {
+    stream.once("response", (headers) => {
+      const code = headers["grpc-status"];
+      if (code !== undefined && code !== "0") reject(new Error(`stalled watcher refused: grpc-status ${code} ${headers["grpc-message"] ?? ""}`));
+      else resolve();
+    });
+    stream.once("error", reject);
+  });
 }
 
 interface Hooks {
@@ -234,6 +270,7 @@ async function close(): Promise<void> {
   f.closing = true;
   for (const call of f.calls) call.cancel();
   for (const client of f.clients) client.close();
+  for (const session of f.sessions) session.destroy();
   fixture = undefined;
 }
 
