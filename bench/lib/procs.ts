@@ -236,6 +236,8 @@ export interface SrServerOpts {
   config?: Record<string, unknown>;
   /** Load bench/lib/probe.mjs (heap on request; --expose-gc). Off when timing the bare spawn. */
   probe?: boolean;
+  /** No configuration file: the server started from flags alone, `--listen 127.0.0.1:0 --no-http` (timing the bare spawn). */
+  flagsOnly?: boolean;
 }
 
 /** Our server as `npm start` runs it: node on dist/src/main.js, from a configuration the benchmark writes. */
@@ -252,7 +254,8 @@ export async function startSr(opts: SrServerOpts = {}): Promise<Server> {
   const http = opts.config && "http" in opts.config ? [] : ["--no-http"];
   // SR_BENCH_SR_MAIN=FILE: another build of ours instead (an A/B against a worktree of an earlier commit).
   const main = process.env.SR_BENCH_SR_MAIN ? path.resolve(process.env.SR_BENCH_SR_MAIN) : path.join(repoRoot, "dist/src/main.js");
-  const proc = new Proc("sr", process.execPath, [...probe, main, "--config", file, ...http], {
+  const args = opts.flagsOnly ? ["--listen", "127.0.0.1:0", "--no-http"] : ["--config", file, ...http];
+  const proc = new Proc("sr", process.execPath, [...probe, main, ...args], {
     core: SERVER_CORE,
     ipc: opts.probe !== false,
   });
