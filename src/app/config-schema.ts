@@ -7,9 +7,12 @@
  *
  * zod and yaml are loaded on first use, not when this module is imported, so a
  * server started with flags alone does not pay for them (BENCHMARKS.md, Spawn to
- * core running): yaml takes about 40 ms to load, zod about 90 ms.
+ * core running); the compiled server loads them from one bundled file (`load`).
  */
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
 import type * as Y from "yaml";
 import type * as Z from "zod";
 import type { CertificateConfig, Grant, Role, TokenConfig } from "../domain/access.js";
@@ -45,7 +48,38 @@ import {
   status,
 } from "./config-values.js";
 
-const load = createRequire(import.meta.url);
+/**
+ * zod or yaml. From node_modules they are about 100 small CommonJS modules, and
+ * Node's module loader, not their code, is the cost: zod about 75 ms, yaml about
+ * 30 ms. So the build (scripts/build-server.mjs, CONFIG_LIBS) bundles both, from
+ * the same node_modules, into one file beside the compiled code, which loads in
+ * about 50 ms (about 30 ms saved on a whole start, where a major GC then falls in
+ * the schema's build); its getters evaluate each library on first use, as here.
+ * The sources (vitest, tsx) have no bundle and load the packages.
+ */
+const requireHere = createRequire(import.meta.url);
+/** From dist/src/app/: dist/vendor/. */
+const BUNDLE = fileURLToPath(new URL("../../vendor/config-libs.cjs", import.meta.url));
+let bundle: { z: unknown; YAML: unknown } | null | undefined;
+
+/**
+ * The bundle, compiled with V8's code cache the build made of it (BUNDLE.v8cache): about 20 ms
+ * instead of 60. Another Node (or V8 flags) rejects the cache, and V8 compiles the source.
+ */
+function loadBundle(): { z: unknown; YAML: unknown } {
+  const cachedData = existsSync(`${BUNDLE}.v8cache`) ? readFileSync(`${BUNDLE}.v8cache`) : undefined;
+  // The same wrapper as scripts/build-server.mjs's writeConfigLibsCache: V8 checks the source.
+  const script = new vm.Script(`(function (exports, require, module) {${readFileSync(BUNDLE, "utf8")}\n})`, { filename: BUNDLE, cachedData });
+  const module = { exports: {} as { z: unknown; YAML: unknown } };
+  (script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: unknown) => void)(module.exports, requireHere, module);
+  return module.exports;
+}
+
+function load(name: "zod" | "yaml"): unknown {
+  bundle ??= existsSync(BUNDLE) ? loadBundle() : null;
+  if (bundle === null) return requireHere(name);
+  return name === "zod" ? bundle.z : bundle.YAML;
+}
 
 /** What the README says of one key (the table between the config-keys markers). */
 export interface KeyDoc {
