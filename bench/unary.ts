@@ -96,7 +96,8 @@ async function measure(server: Server, serverName: string, method: Method, concu
     const body = path.join(dir, `${method.name}.bin`);
     const opts = ["-c", "1", "-m", String(concurrency)];
     // Its own warm-up run: h2load's --warm-up-time would leave its CPU in the server's figure.
-    await h2load(server.address, method.name, body, [...opts, "-n", String(Math.max(concurrency, 200))]);
+    // By time, like the grpc-js client's: a fresh server is still compiling its hot paths after 200 calls.
+    await h2load(server.address, method.name, body, [...opts, "-D", `${WARMUP_MS}ms`]);
     run = async () => {
       const r = await h2load(server.address, method.name, body, [...opts, "-D", `${DURATION_MS}ms`]);
       return { calls: r.calls, callsPerS: r.callsPerS, latencyMs: r.meanMs, p99Ms: Number.NaN };

@@ -13,7 +13,12 @@ const ASCII_UPPER = /[A-Z]/g;
 
 /** Folds ASCII letters only, as OpenSIPS compares names (`Core` = `core`; `É` stays `É`). */
 export function foldName(name: string): string {
-  return name.replace(ASCII_UPPER, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+  // Most names are lower case already: no replace (and no new string) for them; every call folds a name.
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 65 && c <= 90) return name.replace(ASCII_UPPER, (u) => String.fromCharCode(u.charCodeAt(0) + 32));
+  }
+  return name;
 }
 
 export function utf8Length(text: string): number {

@@ -20,6 +20,9 @@ export interface AdmitOptions {
 /** How a gRPC caller sends its token, for TOKEN_MISSING's message. */
 const HINT = "metadata 'authorization: Bearer <token>'";
 
+/** What an open policy is asked with: it looks at no credentials. */
+const NO_CREDENTIALS = Object.freeze({ token: undefined, certificate: undefined });
+
 /**
  * The verified client certificate of each call, keyed by the call's request
  * metadata: handlers hand `call.metadata` to `admit`, and a client cannot
@@ -59,11 +62,26 @@ export class Admission {
   }
 
   /** Throws SrError unless the call may go on; returns who is calling (undefined for an open call). */
-  admit(metadata: Metadata, options: AdmitOptions = {}): Principal | undefined {
+  admit(metadata: Metadata, options?: AdmitOptions): Principal | undefined {
     if (this.stopping) throw new SrError("SHUTTING_DOWN", "the server is shutting down");
-    if (options.open) return undefined;
-    const principal = this.access.authenticate({ token: bearerToken(metadata.get("authorization")[0]), certificate: peers.get(metadata) }, HINT);
-    if (options.writeGroup !== undefined) this.access.authorizeWrite(principal, options.writeGroup);
+    if (options?.open) return undefined;
+    const principal = this.caller(metadata);
+    if (options?.writeGroup !== undefined) this.access.authorizeWrite(principal, options.writeGroup);
     return principal;
+  }
+
+  /** `admit(metadata, { writeGroup: group })` without the options object (the unary writes, once per call). */
+  admitWrite(metadata: Metadata, group: string): Principal {
+    if (this.stopping) throw new SrError("SHUTTING_DOWN", "the server is shutting down");
+    const principal = this.caller(metadata);
+    this.access.authorizeWrite(principal, group);
+    return principal;
+  }
+
+  private caller(metadata: Metadata): Principal {
+    const access = this.access;
+    // Open mode admits everyone as the same principal: no header to read.
+    if (access.open) return access.authenticate(NO_CREDENTIALS, HINT);
+    return access.authenticate({ token: bearerToken(metadata.get("authorization")[0]), certificate: peers.get(metadata) }, HINT);
   }
 }

@@ -69,6 +69,37 @@ describe("admission with tokens configured", () => {
     expect(refusal(() => gate().admit(bearer("guess"), { writeGroup: "billing" })).reason).toBe("TOKEN_UNKNOWN");
   });
 
+  it("admitWrite(metadata, group) answers and refuses as admit(metadata, { writeGroup: group })", () => {
+    const cases: [Metadata, string][] = [
+      [bearer("ops-secret"), "shipping"],
+      [bearer("ci-secret"), "BILLING"],
+      [bearer("ci-secret"), "shipping"],
+      [bearer("dash-secret"), "billing"],
+      [bearer("guess"), "billing"],
+      [withHeader(), "billing"],
+    ];
+    for (const [metadata, group] of cases) {
+      const viaAdmit = (() => {
+        try {
+          return { principal: gate().admit(metadata, { writeGroup: group }) };
+        } catch {
+          return refusal(() => gate().admit(metadata, { writeGroup: group }));
+        }
+      })();
+      const viaWrite = (() => {
+        try {
+          return { principal: gate().admitWrite(metadata, group) };
+        } catch {
+          return refusal(() => gate().admitWrite(metadata, group));
+        }
+      })();
+      expect(viaWrite, group).toEqual(viaAdmit);
+    }
+    const stopped = gate();
+    stopped.stop();
+    expect(refusal(() => stopped.admitWrite(bearer("guess"), "billing"))).toEqual({ reason: "SHUTTING_DOWN", facts: {} });
+  });
+
   it("admits an open call (health, reflection) without a token", () => {
     expect(gate().admit(withHeader(), { open: true })).toBeUndefined();
   });
@@ -91,6 +122,7 @@ describe("admission without tokens", () => {
     const gate = new Admission(new AccessPolicy([]));
     expect(gate.admit(withHeader())).toMatchObject({ role: "admin" });
     expect(gate.admit(bearer("anything"), { writeGroup: "billing" })).toMatchObject({ role: "admin" });
+    expect(gate.admitWrite(bearer("anything"), "billing")).toBe(gate.admit(withHeader()));
   });
 });
 
