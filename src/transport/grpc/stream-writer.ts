@@ -104,7 +104,8 @@ export function writeStream<T, Out>(
           return;
         }
         if (event === ENDED) return finish("ended");
-        if (batchBytes === 0 && buffered === 0) {
+        // Nothing was ready: wait for the source (else the write just made is in flight: loop to "flush").
+        if (buffered === 0) {
           phase = "source";
           return source.wait(onWake);
         }
