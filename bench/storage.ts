@@ -31,7 +31,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { AddReportRequest, SetStatusRequest } from "../gen/ts/sr/v1/sr.js";
 import { type Setup, busy, startBareEtcd, startOne, startReplicas } from "./lib/etcd-mode.js";
-import { SR } from "./lib/grpc.js";
+import { grpcFrame, SR } from "./lib/grpc.js";
 import { h2load } from "./lib/h2load.js";
 import { Agent, repoRoot, tempDir } from "./lib/procs.js";
 import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
@@ -82,10 +82,7 @@ const setStatus = (j: number) => [-1, 1].map((status) => Buffer.from(SetStatusRe
 const addReportBody = path.join(dir, "AddReport.bin");
 {
   const message = AddReportRequest.encode(AddReportRequest.fromPartial({ group: GROUP, identifier: id(0), text: "bench: a report of ordinary length" })).finish();
-  const framed = Buffer.alloc(5 + message.length);
-  framed.writeUInt32BE(message.length, 1);
-  Buffer.from(message).copy(framed, 5);
-  writeFileSync(addReportBody, framed);
+  writeFileSync(addReportBody, grpcFrame(message));
 }
 
 function startMode(mode: Mode): Promise<Setup> {

@@ -25,7 +25,7 @@ import {
   GetStatusRequest,
   SetStatusRequest,
 } from "../gen/ts/sr/v1/sr.js";
-import { connect, SR, unary } from "./lib/grpc.js";
+import { connect, grpcFrame, SR, unary } from "./lib/grpc.js";
 import { h2load } from "./lib/h2load.js";
 import { Agent, type Server, startBaseline, startSr, tempDir } from "./lib/procs.js";
 import { type Column, flags, log, publish, ratio, table } from "./lib/report.js";
@@ -82,14 +82,6 @@ const dir = tempDir("unary");
 const agent = new Agent("bench/lib/unary-load.ts", "grpc-js client");
 const rows: Row[] = [];
 
-/** gRPC's length-prefixed message, as h2load must send it. */
-function framed(message: Encoded): Buffer {
-  const out = Buffer.alloc(5 + message.length);
-  out.writeUInt32BE(message.length, 1);
-  Buffer.from(message).copy(out, 5);
-  return out;
-}
-
 async function measure(server: Server, serverName: string, method: Method, concurrency: number, client: "h2load" | "grpc-js", round: number): Promise<Row> {
   let run: () => Promise<{ calls: number; callsPerS: number; latencyMs: number; p99Ms: number }>;
   if (client === "h2load") {
@@ -143,7 +135,7 @@ async function captureAnswers(address: string): Promise<string> {
   const answers: Record<string, string> = {};
   for (const method of METHODS) {
     const request = method.requests(0)[0] as Encoded;
-    writeFileSync(path.join(dir, `${method.name}.bin`), framed(request));
+    writeFileSync(path.join(dir, `${method.name}.bin`), grpcFrame(request));
     answers[`${SR}/${method.name}`] = (await unary(client, `${SR}/${method.name}`, Buffer.from(request))).toString("base64");
   }
   client.close();

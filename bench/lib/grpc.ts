@@ -2,6 +2,14 @@
 import { Client, credentials } from "@grpc/grpc-js";
 
 export const raw = (b: Buffer) => b;
+
+/** gRPC's length-prefixed message (uncompressed), as h2load or a raw HTTP/2 request sends it. */
+export function grpcFrame(message: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  out.set(message, 5);
+  return out;
+}
 /** Each client its own TCP connection (grpc-js shares subchannels otherwise). */
 export const OWN_CONNECTION = { "grpc.use_local_subchannel_pool": 1, "grpc.max_receive_message_length": 64 * 1024 * 1024 };
 

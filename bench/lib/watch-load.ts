@@ -12,7 +12,7 @@ import type { Client, ClientDuplexStream, ClientReadableStream } from "@grpc/grp
 import { HealthCheckRequest, HealthCheckResponse, HealthCheckResponse_ServingStatus as Serving } from "../../gen/ts/health/v1/health.js";
 import { SetStatusRequest, WatchStatusRequest, WatchStatusResponse } from "../../gen/ts/sr/v1/sr.js";
 import { PUT, WATCH, decodeWatchResponse, putRequest, watchCreate } from "./etcd.js";
-import { HEALTH_SERVICE, SR, connectAll, raw, unary } from "./grpc.js";
+import { HEALTH_SERVICE, SR, connectAll, grpcFrame, raw, unary } from "./grpc.js";
 import { now, percentile, sleep } from "./stats.js";
 
 export type Side = "sr" | "bare" | "health" | "etcd";
@@ -136,10 +136,7 @@ async function open(p: OpenParams): Promise<{ openMs: number }> {
 
 /** A WatchStatus that never reads (its stream paused from the start); resolves once the server answered its headers. */
 function stalledInSnapshot(session: http2.ClientHttp2Session, p: OpenParams): Promise<void> {
-  const body = Buffer.from(WatchStatusRequest.encode(WatchStatusRequest.fromPartial({ group: p.group ?? GROUP })).finish());
-  const frame = Buffer.alloc(5 + body.length);
-  frame.writeUInt32BE(body.length, 1);
-  body.copy(frame, 5);
+  const frame = grpcFrame(WatchStatusRequest.encode(WatchStatusRequest.fromPartial({ group: p.group ?? GROUP })).finish());
   const stream = session.request({ ":method": "POST", ":path": `${SR}/WatchStatus`, "content-type": "application/grpc", te: "trailers" });
   stream.on("error", () => {});
   stream.end(frame);

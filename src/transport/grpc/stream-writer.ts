@@ -13,8 +13,9 @@
  * on: past MAX_BUFFERED_BYTES the writer waits for those callbacks too.
  *
  * Given `join`, the writer coalesces: it keeps one write in flight, and each
- * write carries every message the source has ready (up to BATCH_BYTES, or one
- * larger message), joined into one buffer. Nothing waits to be joined: a
+ * write carries every message the source has ready, joined into one buffer:
+ * messages are taken until they reach BATCH_BYTES, so a write is at most
+ * BATCH_BYTES plus one message. Nothing waits to be joined: a
  * message is written as soon as the write before it has been handed on, so a
  * stream that keeps up gets one message a write, and one that falls behind
  * gets fewer, larger writes instead of a queue of small ones (what is not yet
@@ -26,7 +27,7 @@ import { type GrpcError, toGrpcError } from "./errors.js";
 /** Bytes of encoded messages written and not yet handed on by grpc-js, past which the writer waits. */
 export const MAX_BUFFERED_BYTES = 16 * 1024;
 
-/** Bytes of ready messages joined into one write (one larger message is written alone). */
+/** Ready messages are joined into one write until they reach this many bytes (so a write is at most this plus one message). */
 export const BATCH_BYTES = 16 * 1024;
 
 /** Makes one write of several encoded messages, in order (`bytes`: their total length). */
